@@ -1,0 +1,1 @@
+"""Domain layers: models, queries, validation and analysis per map layer. No Flask here."""

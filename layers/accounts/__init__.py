@@ -1,0 +1,1 @@
+"""User accounts, their role grants on areas, and the append-only audit log."""

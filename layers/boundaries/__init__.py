@@ -1,0 +1,1 @@
+"""Administrative and management boundaries: town, villages, streets, lanes, barriers, grids."""

@@ -1,0 +1,1 @@
+"""Hazard hotspot analyses (Gi*, KDE, emerging hotspots) and their stored runs."""

@@ -1,0 +1,1 @@
+"""Incidents (事件) and their closed loop: categories, statuses, history."""

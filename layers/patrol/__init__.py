@@ -1,0 +1,1 @@
+"""Patrol routes and the GPS tracks walked along them."""

@@ -1,0 +1,177 @@
+"""The ``wangge`` command: a Flask ``FlaskGroup`` with the project's own commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+from sqlalchemy.orm import Session
+
+from layers.db import make_engine
+from webgis.app import create_app
+from webgis.settings import Settings, var_dir
+
+cli = FlaskGroup(
+    create_app=create_app, help="网格化管理平台 wangge — grid management for townships."
+)
+
+
+def _cluster():
+    from webgis.pgcluster import Cluster
+
+    return Cluster(var_dir() / "pg")
+
+
+def _session() -> Session:
+    return Session(make_engine(current_app.config["DATABASE_URL"]))
+
+
+# -- database ------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """The database: the embedded cluster in var/pg (when DATABASE_URL is unset) and migrations."""
+
+
+@db.command(with_appcontext=False)
+def start() -> None:
+    """Create (first time) and start the embedded cluster; print its URL."""
+    click.echo(_cluster().ensure_running())
+
+
+@db.command(with_appcontext=False)
+def stop() -> None:
+    """Stop the embedded cluster cleanly."""
+    click.echo("stopped" if _cluster().stop() else "not running")
+
+
+@db.command(with_appcontext=False)
+def status() -> None:
+    """Say whether the embedded cluster runs, and on which port."""
+    port = _cluster().running_port()
+    click.echo(f"running on 127.0.0.1:{port}" if port else "not running")
+    sys.exit(0 if port else 3)
+
+
+@db.command(with_appcontext=False)
+def refresh() -> None:
+    """Restart the embedded cluster if its Debian packages were upgraded under it."""
+    if _cluster().restart_if_upgraded():
+        click.echo("server packages changed: cluster restarted, extensions updated")
+
+
+@db.command(with_appcontext=False)
+def upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    from layers import migrate
+
+    migrate.upgrade(Settings.from_env().database_url)
+
+
+@db.command(with_appcontext=False)
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION (e.g. base)."""
+    from layers import migrate
+
+    migrate.downgrade(Settings.from_env().database_url, revision)
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+
+@cli.group()
+def demo() -> None:
+    """The synthetic demo township."""
+
+
+@demo.command("load")
+@click.option("--seed", default=20261101, show_default=True, help="Random seed.")
+@click.option("--households", default=8000, show_default=True, help="Scale (300–500,000).")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the demo town is there.")
+@click.option("--replace", is_flag=True, help="Delete all territory data first.")
+def demo_load(seed: int, households: int, if_missing: bool, replace: bool) -> None:
+    """Generate the demo township and load it (deterministic for a seed)."""
+    from layers.demo.load import DemoLoadError, load_demo
+
+    if not 300 <= households <= 500_000:
+        raise click.BadParameter("must be between 300 and 500,000", param_hint="--households")
+    started = time.perf_counter()
+    with _session() as s:
+        try:
+            summary = load_demo(
+                s,
+                seed=seed,
+                households=households,
+                if_missing=if_missing,
+                replace=replace,
+                progress=_progress,
+            )
+        except DemoLoadError as exc:
+            raise click.ClickException(str(exc)) from exc
+        s.commit()
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+def _progress(steps: list[str]):
+    """A click progress bar over named steps (stderr, so JSON on stdout stays clean)."""
+    return click.progressbar(
+        steps, label="载入演示乡镇", file=sys.stderr, item_show_func=lambda s: s or ""
+    )
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.option(
+    "--layer",
+    required=True,
+    type=click.Choice(["villages", "streets", "lanes", "grids", "households"]),
+)
+@click.option("--encoding", help="Text encoding of a Shapefile's DBF, e.g. GBK.")
+@click.option("--crs", "source_crs", help="Override the file's CRS, e.g. EPSG:4326 or gcj02.")
+def import_file(file: Path, layer: str, encoding: str | None, source_crs: str | None) -> None:
+    """Import FILE (GeoJSON, GeoPackage, Shapefile, CSV with lon/lat) into LAYER."""
+    from layers.transfer import TransferError, import_layer
+
+    with _session() as s:
+        try:
+            report = import_layer(s, file, layer, encoding=encoding, source_crs=source_crs)
+        except TransferError as exc:
+            raise click.ClickException(str(exc)) from exc
+        s.commit()
+    click.echo(json.dumps(report, ensure_ascii=False))
+
+
+@cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--layer",
+    required=True,
+    type=click.Choice(
+        ["villages", "streets", "lanes", "grids", "households", "captain_areas", "incidents"]
+    ),
+)
+def export_file(file: Path, layer: str) -> None:
+    """Export LAYER to FILE; the format follows the extension (.gpkg .geojson .shp .csv)."""
+    from layers.transfer import TransferError, export_layer
+
+    with _session() as s:
+        try:
+            count = export_layer(s, file, layer)
+        except TransferError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"layer": layer, "file": str(file), "features": count}))
+
+
+def main() -> None:
+    cli(prog_name="wangge")

@@ -1,0 +1,76 @@
+"""One validated settings object, read from the environment once, at app creation."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def var_dir() -> Path:
+    """Where the project keeps its runtime state (cluster, secret key, uploads)."""
+    return Path(os.environ.get("WANGGE_VAR", PROJECT_ROOT / "var"))
+
+
+def _secret_key(var: Path) -> str:
+    """WANGGE_SECRET_KEY, or a random key made once and kept in var/ (never a default)."""
+    if key := os.environ.get("WANGGE_SECRET_KEY"):
+        if len(key) < 32:
+            raise SettingsError("WANGGE_SECRET_KEY must be at least 32 characters")
+        return key
+    path = var / "secret_key"
+    if not path.exists():
+        var.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def embedded_database_url(database: str = "wangge") -> str:
+    """Start the project's own cluster in var/pg if needed and return its URL."""
+    from webgis.pgcluster import Cluster
+
+    cluster = Cluster(var_dir() / "pg")
+    cluster.ensure_running()
+    return cluster.url(database) if database == "wangge" else cluster.ensure_database(database)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from outside, checked at start-up."""
+
+    database_url: str
+    secret_key: str
+    var: Path
+    language: str = "zh-CN"
+    tianditu_key: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Build settings from the environment.
+
+        ``DATABASE_URL`` selects an external server; unset, the embedded cluster
+        in ``var/pg`` is started. The secret key comes from ``WANGGE_SECRET_KEY``
+        or a key generated once into ``var/secret_key``.
+        """
+        var = var_dir()
+        url = os.environ.get("DATABASE_URL") or embedded_database_url()
+        if not url.startswith(("postgresql://", "postgresql+psycopg2://")):
+            raise SettingsError("DATABASE_URL must be a postgresql:// URL")
+        language = os.environ.get("WANGGE_LANGUAGE", "zh-CN")
+        if language not in ("zh-CN", "en"):
+            raise SettingsError("WANGGE_LANGUAGE must be zh-CN or en")
+        return cls(
+            database_url=url,
+            secret_key=_secret_key(var),
+            var=var,
+            language=language,
+            tianditu_key=os.environ.get("WANGGE_TIANDITU_KEY") or None,
+        )
