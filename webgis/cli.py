@@ -120,6 +120,22 @@ def demo_load(seed: int, households: int, if_missing: bool, replace: bool) -> No
     click.echo(json.dumps(summary, ensure_ascii=False))
 
 
+@demo.command("logins")
+@click.option("--url", default="http://127.0.0.1:5000/", show_default=True)
+def demo_logins(url: str) -> None:
+    """Print where the app is served and the demo logins (one per role)."""
+    from layers.accounts.queries import grants_table
+    from layers.demo.load import DEMO_PASSWORD
+
+    with _session() as s:
+        rows = grants_table(s)
+    click.echo(f"\n  网格化管理平台 wangge: {url}\n")
+    click.echo(f"  {'用户名 user':<17}{'角色 role':<19}区域 area")
+    for r in rows:
+        click.echo(f"  {r.username:<17}{r.role:<19}{r.area_name} ({r.area_code})")
+    click.echo(f"\n  密码 password (all demo users): {DEMO_PASSWORD}\n")
+
+
 def _progress(steps: list[str]):
     """A click progress bar over named steps (stderr, so JSON on stdout stays clean)."""
     return click.progressbar(
