@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from layers import migrate
-from layers.migrate import include_object
 from layers.db import make_engine
+from layers.migrate import include_object
 from layers.models import Base
 
 

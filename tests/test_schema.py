@@ -124,8 +124,11 @@ def test_audit_log_is_append_only(connection):
 
 def test_seeded_catalogue(connection):
     names = dict(connection.execute(text("SELECT code, name_zh FROM incident_category")).all())
-    assert names["01"] == "环境卫生" and names["08"] == "民生诉求" and len(names) == 8
+    assert names["01"] == "环境卫生"
+    assert names["08"] == "民生诉求"
+    assert len(names) == 8
     open_ = set(
         connection.execute(text("SELECT code FROM incident_status WHERE is_open")).scalars()
     )
-    assert "closed" not in open_ and {"reported", "in_progress"} <= open_
+    assert "closed" not in open_
+    assert {"reported", "in_progress"} <= open_

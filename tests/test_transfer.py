@@ -39,7 +39,8 @@ def count(session, table: str) -> int:
 
 
 def test_villages_geojson_then_reimport_updates(session, tmp_path, villages):
-    assert villages["inserted"] == 2 and villages["updated"] == 0
+    assert villages["inserted"] == 2
+    assert villages["updated"] == 0
     assert session.execute(text("SELECT code FROM town")).scalar_one() == "130999100"
     path = tmp_path / "again.gpkg"
     villages_gdf(4548).to_file(path, layer="villages")  # a metric CRS, reprojected on import
@@ -51,7 +52,8 @@ def test_villages_geojson_then_reimport_updates(session, tmp_path, villages):
         )
     ).one()
     assert row[0] == 2
-    assert row[1] == pytest.approx(116.100, abs=1e-7) and row[2] == pytest.approx(38.210, abs=1e-7)
+    assert row[1] == pytest.approx(116.100, abs=1e-7)
+    assert row[2] == pytest.approx(38.210, abs=1e-7)
 
 
 def test_self_intersecting_polygon_repaired_and_reported(session, tmp_path):
@@ -84,7 +86,8 @@ def test_unrepairable_polygon_refused_with_row_and_nothing_written(session, tmp_
     gdf.to_file(path)
     with pytest.raises(TransferError, match="第 2 行"):
         import_layer(session, path, "villages")
-    assert count(session, "village") == 0 and count(session, "town") == 0
+    assert count(session, "village") == 0
+    assert count(session, "town") == 0
 
 
 def test_file_without_crs_refused_and_crs_option_accepted(session, tmp_path):

@@ -1,0 +1,69 @@
+"""The `wangge` console script, run as a user runs it: a subprocess with DATABASE_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from layers import migrate
+
+WANGGE = Path(sys.executable).parent / "wangge"
+
+
+@pytest.fixture(scope="module")
+def cli_db(scratch_db) -> str:
+    url = scratch_db("wangge_test_cli")
+    migrate.upgrade(url)
+    return url
+
+
+def run(*args: str, url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url, "WANGGE_VAR": str(tmp_path / "var")}
+    return subprocess.run(
+        [str(WANGGE), *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def test_help_lists_commands(cli_db, tmp_path):
+    out = run("--help", url=cli_db, tmp_path=tmp_path)
+    assert out.returncode == 0
+    for command in ("db", "demo", "import", "export", "run"):
+        assert command in out.stdout
+
+
+def test_import_export_and_a_clear_refusal(cli_db, tmp_path):
+    villages = tmp_path / "villages.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["130999200201"], "name": ["命令行村"]},
+        geometry=[box(116.2, 38.3, 116.21, 38.31)],
+        crs=4326,
+    ).to_file(villages)
+    out = run("import", str(villages), "--layer", "villages", url=cli_db, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["inserted"] == 1
+
+    gpkg = tmp_path / "out.gpkg"
+    out = run("export", str(gpkg), "--layer", "villages", url=cli_db, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert gpd.read_file(gpkg, layer="villages")["name"].tolist() == ["命令行村"]
+
+    nogeo = tmp_path / "plain.csv"
+    nogeo.write_text("address,people\n甲村1号,3\n", encoding="utf-8")
+    out = run("import", str(nogeo), "--layer", "households", url=cli_db, tmp_path=tmp_path)
+    assert out.returncode == 1
+    assert "经纬度" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_export_unknown_extension_refused(cli_db, tmp_path):
+    out = run("export", str(tmp_path / "x.xlsx"), "--layer", "grids", url=cli_db, tmp_path=tmp_path)
+    assert out.returncode == 1
+    assert "不支持的文件类型" in out.stderr
+    assert "Traceback" not in out.stderr
