@@ -6,6 +6,7 @@ from flask import Flask
 from sqlalchemy import Connection, Engine
 
 from webgis import db, i18n
+from webgis.maps import use_local_assets
 from webgis.settings import PROJECT_ROOT, Settings
 
 
@@ -32,6 +33,8 @@ def create_app(
     app.extensions["wangge.settings"] = settings
     db.init_app(app, bind)
     i18n.init_app(app)
+    # Folium's asset lists are process-wide; point them at static/vendor once.
+    use_local_assets(app.static_url_path + "/vendor")
 
     from webgis.blueprints import pages
 
