@@ -1,6 +1,6 @@
 """Import every model so that ``Base.metadata`` is complete (Alembic, tests)."""
 
-from layers.accounts.models import AuditEntry, UserAccount, UserGrant
+from layers.accounts.models import AuditEntry, UserAccount, UserGrant, UserSession
 from layers.boundaries.models import Barrier, Grid, Lane, Street, Town, Village, Water
 from layers.captains.models import CaptainArea, CaptainAreaMember, GriddingRun, RoleAssignment
 from layers.db import Base
@@ -33,6 +33,7 @@ __all__ = [
     "Town",
     "UserAccount",
     "UserGrant",
+    "UserSession",
     "Village",
     "Water",
 ]

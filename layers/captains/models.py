@@ -58,7 +58,7 @@ class CaptainArea(Base):
             name="grouping",
         ),
         CheckConstraint("level <> 'lane' OR ST_NumGeometries(geom) = 1", name="lane_single_part"),
-        CheckConstraint("min_households <= max_households", name="bounds"),
+        CheckConstraint("min_size <= max_size", name="bounds"),
         CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
         Index("ix_captain_area_geom", "geom", postgresql_using="gist"),
     )
@@ -75,8 +75,9 @@ class CaptainArea(Base):
     party_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("captain_area.id", ondelete="SET NULL"), index=True
     )
-    min_households: Mapped[int] = mapped_column(Integer)
-    max_households: Mapped[int] = mapped_column(Integer)
+    #: The size rule of the level: households for lane areas, lane areas for the others.
+    min_size: Mapped[int] = mapped_column(Integer)
+    max_size: Mapped[int] = mapped_column(Integer)
     households: Mapped[int] = mapped_column(Integer, server_default="0")
     pinned: Mapped[bool] = mapped_column(Boolean, server_default="false")
     geom = mapped_column(geometry("MULTIPOLYGON"), nullable=False)

@@ -38,8 +38,8 @@ QUERIES = {
     " FROM household h JOIN village v ON v.id = h.village_id"
     " LEFT JOIN grid g ON g.id = h.grid_id ORDER BY h.id",
     "captain_areas": "SELECT a.code, a.level, a.name, v.code AS village, a.households,"
-    " s.code AS street, pg.code AS party, a.min_households AS min_hh,"
-    " a.max_households AS max_hh, a.pinned, a.geom FROM captain_area a"
+    " s.code AS street, pg.code AS party, a.min_size,"
+    " a.max_size, a.pinned, a.geom FROM captain_area a"
     " JOIN village v ON v.id = a.village_id LEFT JOIN captain_area s ON s.id = a.street_area_id"
     " LEFT JOIN captain_area pg ON pg.id = a.party_group_id ORDER BY a.level, a.code",
     "incidents": "SELECT i.code, i.category_code AS category, i.status, i.title,"

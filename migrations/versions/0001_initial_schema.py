@@ -438,8 +438,8 @@ def upgrade() -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("street_area_id", sa.Integer(), nullable=True),
         sa.Column("party_group_id", sa.Integer(), nullable=True),
-        sa.Column("min_households", sa.Integer(), nullable=False),
-        sa.Column("max_households", sa.Integer(), nullable=False),
+        sa.Column("min_size", sa.Integer(), nullable=False),
+        sa.Column("max_size", sa.Integer(), nullable=False),
         sa.Column("households", sa.Integer(), server_default="0", nullable=False),
         sa.Column("pinned", sa.Boolean(), server_default="false", nullable=False),
         sa.Column(
@@ -468,7 +468,7 @@ def upgrade() -> None:
             "level IN ('lane', 'street', 'party_group')", name=op.f("ck_captain_area_level")
         ),
         sa.CheckConstraint("ST_IsValid(geom)", name=op.f("ck_captain_area_geom_valid")),
-        sa.CheckConstraint("min_households <= max_households", name=op.f("ck_captain_area_bounds")),
+        sa.CheckConstraint("min_size <= max_size", name=op.f("ck_captain_area_bounds")),
         sa.ForeignKeyConstraint(
             ["party_group_id"],
             ["captain_area.id"],

@@ -1,0 +1,110 @@
+"""The demo township as loaded: the figures the README and the issue promise."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from layers.demo.load import DemoLoadError, load_demo
+
+
+def scalar(conn, sql: str):
+    return conn.execute(text(sql)).scalar_one()
+
+
+def test_counts(demo_connection):
+    c = demo_connection
+    assert scalar(c, "SELECT count(*) FROM village") == 19
+    assert 7500 <= scalar(c, "SELECT count(*) FROM household") <= 8500
+    assert scalar(c, "SELECT sum(people) FROM household") == pytest.approx(30600, rel=0.05)
+    levels = dict(c.execute(text("SELECT level, count(*) FROM grid GROUP BY level")).all())
+    assert set(levels) == {1, 2, 3}
+    assert levels[1] == 19
+    assert scalar(c, "SELECT count(DISTINCT category_code) FROM incident") == 8
+    assert scalar(c, "SELECT count(*) FROM barrier WHERE kind IN ('river', 'road')") >= 2
+
+
+def test_every_household_in_one_lane_area_within_bounds(demo_connection):
+    c = demo_connection
+    assert (
+        scalar(
+            c,
+            "SELECT count(*) FROM household h LEFT JOIN captain_area_member m"
+            " ON m.household_id = h.id WHERE m.area_id IS NULL",
+        )
+        == 0
+    )
+    sizes = c.execute(
+        text(
+            "SELECT a.code, a.households, count(m.*) FROM captain_area a"
+            " JOIN captain_area_member m ON m.area_id = a.id WHERE a.level = 'lane'"
+            " GROUP BY a.id"
+        )
+    ).all()
+    assert all(stored == counted for _, stored, counted in sizes)
+    assert all(15 <= n <= 20 for _, n, _ in sizes)
+    # Members lie inside (or on the edge of) their area's polygon.
+    outside = scalar(
+        c,
+        "SELECT count(*) FROM captain_area_member m JOIN household h ON h.id = m.household_id"
+        " JOIN captain_area a ON a.id = m.area_id WHERE NOT ST_DWithin(a.geom, h.geom, 1e-7)",
+    )
+    assert outside == 0
+
+
+def test_incident_history_consistent(demo_connection):
+    c = demo_connection
+    mismatched = scalar(
+        c,
+        """
+        SELECT count(*) FROM incident i
+        JOIN LATERAL (SELECT to_status FROM incident_event e WHERE e.incident_id = i.id
+                      ORDER BY seq DESC LIMIT 1) last ON true
+        WHERE last.to_status <> i.status
+        """,
+    )
+    assert mismatched == 0
+    assert scalar(c, "SELECT max(reported_at) < '2026-11-01' FROM incident")
+    # Every incident lies in its grid.
+    assert (
+        scalar(
+            c,
+            "SELECT count(*) FROM incident i JOIN grid g ON g.id = i.grid_id"
+            " WHERE NOT ST_Intersects(g.geom, i.geom)",
+        )
+        == 0
+    )
+
+
+def test_two_tiesanjiao_teams_on_grids_of_different_villages(demo_connection):
+    rows = demo_connection.execute(
+        text(
+            "SELECT u.username, g.village_id, u.person_id FROM user_account u"
+            " JOIN user_grant ug ON ug.user_id = u.id JOIN grid g ON g.id = ug.grid_id"
+            " WHERE u.username LIKE '%\\_a' OR u.username LIKE '%\\_b'"
+        )
+    ).all()
+    villages = {name[-1]: vid for name, vid, _ in rows}
+    assert villages["a"] != villages["b"]
+    assert all(person is not None for *_, person in rows)
+    roles = set(demo_connection.execute(text("SELECT role FROM user_grant")).scalars())
+    assert len(roles) == 9  # one login per role
+
+
+def test_refuses_to_overwrite_and_skips_when_present(demo_connection):
+    with Session(bind=demo_connection, join_transaction_mode="create_savepoint") as s:
+        assert load_demo(s, if_missing=True) == {"skipped": "demo town already loaded"}
+        with pytest.raises(DemoLoadError, match="--replace"):
+            load_demo(s)
+
+
+def test_replace_and_scale(demo_connection):
+    with Session(bind=demo_connection, join_transaction_mode="create_savepoint") as s:
+        out = load_demo(s, households=1200, replace=True, as_of=date(2026, 1, 1), seed=7)
+        s.commit()  # to a savepoint: the fixture's rollback still undoes it
+    assert out["household"] == pytest.approx(1200, rel=0.05)
+    assert out["village"] < 19
+    assert scalar(demo_connection, "SELECT count(*) FROM household") == out["household"]
