@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.orm import Session
 
 from layers import migrate
 from layers.db import make_engine
 from webgis.app import create_app
-from webgis.pgcluster import Cluster
+from webgis.pgcluster import APP_ROLE, Cluster
 from webgis.settings import Settings, var_dir
 
 
@@ -32,6 +33,21 @@ def scratch_database(name: str) -> str:
     cluster = Cluster(var_dir() / "pg")
     cluster.ensure_running()
     return cluster.ensure_database(name, fresh=True)
+
+
+def app_url(owner_url: str) -> str:
+    """The same database as the web app's role (row-level security applies)."""
+    external = os.environ.get("WANGGE_TEST_APP_DATABASE_URL")
+    if external:
+        return external
+    cluster = Cluster(var_dir() / "pg")
+    return cluster.url(make_url(owner_url).database, APP_ROLE)
+
+
+@pytest.fixture(scope="session")
+def app_url_of():
+    """The :func:`app_url` function, for tests that build their own environment."""
+    return app_url
 
 
 @pytest.fixture(scope="session")
@@ -70,13 +86,107 @@ def session(connection: Connection) -> Iterator[Session]:
         yield s
 
 
-def make_settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, secret_key="t" * 48, var=tmp_path)
+@pytest.fixture(scope="session")
+def demo_url(scratch_db) -> str:
+    """A database holding the default demo township (loaded once per test session)."""
+    from datetime import date
+
+    from layers.demo.load import load_demo
+
+    url = scratch_db("wangge_test_demo")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        load_demo(s, as_of=date(2026, 11, 1))
+        s.commit()
+    engine.dispose()
+    return url
 
 
 @pytest.fixture
-def app(database_url: str, connection: Connection, tmp_path: Path):
-    return create_app(make_settings(database_url, tmp_path), bind=connection)
+def demo_connection(demo_url: str) -> Iterator[Connection]:
+    """The demo database as its owner (no RLS); whatever a test writes is rolled back."""
+    with _rolled_back(demo_url) as conn:
+        yield conn
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path):
+    """Settings for a test app on ``database_url`` (a fixed test key, var/ in tmp)."""
+
+    def make(database_url: str) -> Settings:
+        return Settings(
+            database_url=database_url,
+            app_database_url=app_url(database_url),
+            secret_key="t" * 48,
+            var=tmp_path,
+        )
+
+    return make
+
+
+@contextmanager
+def _rolled_back(url: str) -> Iterator[Connection]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            outer = conn.begin()
+            yield conn
+            outer.rollback()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def app_connection(database_url: str) -> Iterator[Connection]:
+    """The empty test database as the web app's role, rolled back after the test."""
+    with _rolled_back(app_url(database_url)) as conn:
+        yield conn
+
+
+@pytest.fixture
+def demo_app_connection(demo_url: str) -> Iterator[Connection]:
+    """The demo database as the web app's role (row-level security applies), rolled back."""
+    with _rolled_back(app_url(demo_url)) as conn:
+        yield conn
+
+
+@pytest.fixture
+def app(database_url: str, app_connection: Connection, settings_for):
+    """The app on the empty test database, as it runs: the app role, RLS on."""
+    return create_app(settings_for(database_url), bind=app_connection)
+
+
+@pytest.fixture
+def demo_app(demo_url: str, demo_app_connection: Connection, settings_for):
+    """The app on the demo township, as it runs: the app role, RLS on."""
+    return create_app(settings_for(demo_url), bind=demo_app_connection)
+
+
+@pytest.fixture
+def signed_in(demo_app, demo_app_connection):
+    """``signed_in(username)`` → a test client holding a live session of that demo user.
+
+    The session row is made directly (no password hashing per test); the login
+    form itself is tested in test_auth.py.
+    """
+    from layers.accounts.sessions import create_session, utcnow
+
+    def make(username: str):
+        user_id = demo_app_connection.execute(
+            text("SELECT id FROM user_account WHERE username = :u"), {"u": username}
+        ).scalar_one()
+        with Session(bind=demo_app_connection, join_transaction_mode="create_savepoint") as s:
+            token, login = create_session(
+                s, user_id, ip="127.0.0.1", user_agent="test", now=utcnow()
+            )
+            s.commit()
+        client = demo_app.test_client()
+        client.set_cookie("wangge_session", token)
+        client.csrf = login.csrf_token
+        return client
+
+    return make
 
 
 @pytest.fixture

@@ -18,14 +18,19 @@ WANGGE = Path(sys.executable).parent / "wangge"
 
 
 @pytest.fixture(scope="module")
-def cli_db(scratch_db) -> str:
+def cli_db(scratch_db, app_url_of) -> tuple[str, str]:
     url = scratch_db("wangge_test_cli")
     migrate.upgrade(url)
-    return url
+    return url, app_url_of(url)
 
 
-def run(*args: str, url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url, "WANGGE_VAR": str(tmp_path / "var")}
+def run(*args: str, url: tuple[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url[0],
+        "WANGGE_APP_DATABASE_URL": url[1],
+        "WANGGE_VAR": str(tmp_path / "var"),
+    }
     return subprocess.run(
         [str(WANGGE), *args], capture_output=True, text=True, env=env, timeout=120, check=False
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import Connection, Engine
 
-from webgis import db, i18n
+from webgis import auth, db, errors, i18n, security
 from webgis.maps import use_local_assets
 from webgis.settings import PROJECT_ROOT, Settings
 
@@ -26,17 +26,23 @@ def create_app(
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
+        APP_DATABASE_URL=settings.app_database_url,
         LANGUAGE=settings.language,
-        JSON_AS_ASCII=False,
+        COOKIE_SECURE=settings.cookie_secure,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
+    app.json.ensure_ascii = False
     app.extensions["wangge.settings"] = settings
     db.init_app(app, bind)
     i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
     # Folium's asset lists are process-wide; point them at static/vendor once.
     use_local_assets(app.static_url_path + "/vendor")
 
-    from webgis.blueprints import pages
+    from webgis.blueprints import api, pages, tiles
 
-    app.register_blueprint(pages.bp)
+    for blueprint in (pages.bp, api.bp, tiles.bp):
+        app.register_blueprint(blueprint)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -94,10 +95,17 @@ def demo() -> None:
 @demo.command("load")
 @click.option("--seed", default=20261101, show_default=True, help="Random seed.")
 @click.option("--households", default=8000, show_default=True, help="Scale (300–500,000).")
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last day of the two years of incidents [default: today].",
+)
 @click.option("--if-missing", is_flag=True, help="Do nothing when the demo town is there.")
 @click.option("--replace", is_flag=True, help="Delete all territory data first.")
-def demo_load(seed: int, households: int, if_missing: bool, replace: bool) -> None:
-    """Generate the demo township and load it (deterministic for a seed)."""
+def demo_load(
+    seed: int, households: int, as_of: datetime | None, if_missing: bool, replace: bool
+) -> None:
+    """Generate the demo township and load it (deterministic for a seed and date)."""
     from layers.demo.load import DemoLoadError, load_demo
 
     if not 300 <= households <= 500_000:
@@ -109,6 +117,7 @@ def demo_load(seed: int, households: int, if_missing: bool, replace: bool) -> No
                 s,
                 seed=seed,
                 households=households,
+                as_of=(as_of or datetime.now()).date(),
                 if_missing=if_missing,
                 replace=replace,
                 progress=_progress,
@@ -187,6 +196,79 @@ def export_file(file: Path, layer: str) -> None:
         except TransferError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps({"layer": layer, "file": str(file), "features": count}))
+
+
+# -- users ---------------------------------------------------------------------------------
+
+
+@cli.group()
+def user() -> None:
+    """Accounts and their role grants on areas (town, village, grid, captain area codes)."""
+
+
+ROLE = click.option("--role", required=True, help="town_admin, grid_officer, community_police, …")
+AREA = click.option("--area", required=True, help="Area code: town, village, grid or captain area.")
+
+
+def _user_call(fn, *args, **kwargs):
+    from layers.accounts.passwords import PasswordPolicyError
+    from layers.errors import Invalid, NotFound
+
+    with _session() as s:
+        try:
+            result = fn(s, *args, **kwargs)
+        except (Invalid, NotFound, PasswordPolicyError) as exc:
+            raise click.ClickException(getattr(exc, "message", None) or str(exc.args[0])) from exc
+        s.commit()
+    return result
+
+
+@user.command("add")
+@click.argument("name")
+@ROLE
+@AREA
+@click.option("--display-name", help="Name shown in the app.")
+@click.password_option(help="Asked for when not given (typed twice).")
+def user_add(name: str, role: str, area: str, display_name: str | None, password: str) -> None:
+    """Create user NAME with ROLE on AREA."""
+    from layers.accounts.admin import add_user
+
+    _user_call(add_user, name, password, role=role, area=area, display_name=display_name)
+    click.echo(f"added {name}: {role} @ {area}")
+
+
+@user.command("grant")
+@click.argument("name")
+@ROLE
+@AREA
+def user_grant(name: str, role: str, area: str) -> None:
+    """Give user NAME another ROLE on AREA (ends the user's sessions)."""
+    from layers.accounts.admin import grant
+
+    _user_call(grant, name, role=role, area=area)
+    click.echo(f"granted {name}: {role} @ {area}")
+
+
+@user.command("revoke")
+@click.argument("name")
+@ROLE
+@AREA
+def user_revoke(name: str, role: str, area: str) -> None:
+    """Take ROLE on AREA from user NAME (ends the user's sessions)."""
+    from layers.accounts.admin import revoke
+
+    _user_call(revoke, name, role=role, area=area)
+    click.echo(f"revoked {name}: {role} @ {area}")
+
+
+@user.command("list")
+def user_list() -> None:
+    """Every active user with its grants."""
+    from layers.accounts.queries import grants_table
+
+    with _session() as s:
+        for r in grants_table(s):
+            click.echo(f"{r.username:<17}{r.role:<19}{r.area_code:<20}{r.area_name}")
 
 
 def main() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+from layers.accounts.access import apply_scope
 from layers.db import make_engine
 
 
@@ -15,19 +16,27 @@ def init_app(app: Flask, bind: Engine | Connection | None = None) -> None:
     Tests pass a connection inside an outer transaction; sessions then commit
     to savepoints, and the test's rollback undoes everything.
     """
-    bind = bind or make_engine(app.config["DATABASE_URL"])
-    join = "create_savepoint" if isinstance(bind, Connection) else "conservative_savepoint"
-    app.extensions["wangge.sessions"] = sessionmaker(
-        bind=bind, expire_on_commit=False, join_transaction_mode=join
-    )
+    bind = bind or make_engine(app.config["APP_DATABASE_URL"])
+    options = {"join_transaction_mode": "create_savepoint"} if isinstance(bind, Connection) else {}
+    app.extensions["wangge.sessions"] = sessionmaker(bind=bind, expire_on_commit=False, **options)
     app.teardown_appcontext(_close_session)
 
 
 def session() -> Session:
-    """The current request's session, opened on first use."""
+    """The current request's session, opened on first use.
+
+    Every transaction it begins first tells PostgreSQL who is asking, so that
+    row-level security shows only the signed-in user's areas.
+    """
     if "db_session" not in g:
-        g.db_session = current_app.extensions["wangge.sessions"]()
+        s = current_app.extensions["wangge.sessions"]()
+        event.listen(s, "after_begin", _apply_scope)
+        g.db_session = s
     return g.db_session
+
+
+def _apply_scope(_s: Session, _t: SessionTransaction, connection: Connection) -> None:
+    apply_scope(connection, g.get("principal"))
 
 
 def _close_session(exc: BaseException | None) -> None:

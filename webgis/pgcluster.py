@@ -30,6 +30,8 @@ PG_BINDIR = Path(os.environ.get("WANGGE_PG_BINDIR", "/usr/lib/postgresql/15/bin"
 DEBIAN_PACKAGES = ("postgresql-15", "postgresql-15-postgis-3", "postgresql-15-pgrouting")
 EXTENSIONS = ("postgis", "pgrouting")
 OWNER_ROLE = "wangge"
+#: The web app's role: owns nothing, so row-level security applies to it.
+APP_ROLE = "wangge_app"
 
 
 class ClusterError(RuntimeError):
@@ -146,6 +148,7 @@ class Cluster:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         state.setdefault("superuser_password", secrets.token_urlsafe(24))
         state.setdefault("owner_password", secrets.token_urlsafe(24))
+        state.setdefault("app_password", secrets.token_urlsafe(24))
         pwfile = self.root / "log" / ".pw"
         pwfile.write_text(state["superuser_password"] + "\n")
         if self._as_root:
@@ -269,7 +272,10 @@ class Cluster:
     def url(self, database: str, user: str = OWNER_ROLE) -> str:
         """A libpq URL for ``database`` as ``user`` (the owner role by default)."""
         state = self._state()
-        password = state["owner_password"] if user == OWNER_ROLE else state["superuser_password"]
+        password = {
+            OWNER_ROLE: state["owner_password"],
+            APP_ROLE: state.get("app_password"),
+        }.get(user, state["superuser_password"])
         return f"postgresql://{user}:{password}@127.0.0.1:{state['port']}/{database}"
 
     def _connect(self, database: str = "postgres"):
@@ -298,6 +304,9 @@ class Cluster:
         With ``fresh=True`` an existing database is dropped first (tests).
         """
         state = state or self._state()
+        if "app_password" not in state:  # a cluster made before the app role existed
+            state["app_password"] = secrets.token_urlsafe(24)
+            self._save_state(state)
         conn = self._connect()
         try:
             with conn.cursor() as cur:
@@ -309,6 +318,13 @@ class Cluster:
                         ),
                         (state["owner_password"],),
                     )
+                # Migrations grant the app role its rights; the login is made here.
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+                verb = "ALTER" if cur.fetchone() else "CREATE"
+                cur.execute(
+                    sql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(APP_ROLE)),
+                    (state["app_password"],),
+                )
                 if fresh:
                     cur.execute(
                         sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -75,10 +76,35 @@ class UserGrant(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
+class UserSession(Base):
+    """A server-side login session; the cookie holds a token whose SHA-256 is the key.
+
+    Server-side so that logout, an idle timeout or an administrator can revoke it
+    (a signed client cookie cannot be revoked).
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (CheckConstraint("expires_at > created_at", name="expiry"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at_column()
+    last_seen_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ip: Mapped[str | None] = mapped_column(INET)
+    user_agent: Mapped[str | None] = mapped_column(Text)
+
+
 class AuditEntry(Base):
     """An audit record. Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE."""
 
     __tablename__ = "audit_log"
+    # Login throttling counts recent failures per address.
+    __table_args__ = (Index("ix_audit_log_ip_at", "ip", "at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[datetime] = created_at_column()
