@@ -72,3 +72,63 @@ def test_export_unknown_extension_refused(cli_db, tmp_path):
     assert out.returncode == 1
     assert "不支持的文件类型" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_grid_run_stores_areas_and_reports_an_infeasible_village(cli_db, tmp_path):
+    villages = tmp_path / "v.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["130999300201", "130999300202"], "name": ["大村", "小村"]},
+        geometry=[box(116.30, 38.30, 116.31, 38.31), box(116.32, 38.30, 116.33, 38.31)],
+        crs=4490,
+    ).to_file(villages)
+    assert (
+        run(
+            "import", str(villages), "--layer", "villages", url=cli_db, tmp_path=tmp_path
+        ).returncode
+        == 0
+    )
+    lines = ["address,people,lon,lat"]
+    # 60 houses in rows of 10 in the big village, 12 in the small one.
+    lines += [
+        f"大村{i}号,3,{116.3005 + (i % 10) * 0.0008},{38.301 + (i // 10) * 0.0012}"
+        for i in range(60)
+    ]
+    lines += [
+        f"小村{i}号,2,{116.3205 + (i % 4) * 0.0008},{38.301 + (i // 4) * 0.0012}" for i in range(12)
+    ]
+    households = tmp_path / "hh.csv"
+    households.write_text("\n".join(lines), encoding="utf-8")
+    assert (
+        run(
+            "import", str(households), "--layer", "households", url=cli_db, tmp_path=tmp_path
+        ).returncode
+        == 0
+    )
+
+    out = run(
+        "grid",
+        "run",
+        "--village",
+        "130999300201",
+        "--village",
+        "130999300202",
+        url=cli_db,
+        tmp_path=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["households"] == 72
+    assert summary["lane_areas"] == 4  # 60 → 3 areas of 20, 12 → one short area
+    assert [v["village"] for v in summary["infeasible"]] == ["130999300202"]
+
+    gpkg = tmp_path / "areas.gpkg"
+    assert (
+        run(
+            "export", str(gpkg), "--layer", "captain_areas", url=cli_db, tmp_path=tmp_path
+        ).returncode
+        == 0
+    )
+    areas = gpd.read_file(gpkg)
+    lane = areas[areas["level"] == "lane"]
+    assert sorted(lane["households"]) == [12, 20, 20, 20]
+    assert lane.geometry.is_valid.all()

@@ -84,6 +84,27 @@ def downgrade(revision: str) -> None:
     migrate.downgrade(Settings.from_env().database_url, revision)
 
 
+@db.command("app-login", with_appcontext=False)
+def app_login() -> None:
+    """Give the app's role (wangge_app) the login of WANGGE_APP_DATABASE_URL (external servers).
+
+    The embedded cluster does this itself; on another server the migrations
+    create the role without a login, and this sets it from the URL's password.
+    """
+    from sqlalchemy import make_url, text
+
+    settings = Settings.from_env()
+    url = make_url(settings.app_database_url)
+    if not url.password:
+        raise click.ClickException("WANGGE_APP_DATABASE_URL has no password")
+    engine = make_engine(settings.database_url)
+    with engine.begin() as conn:
+        quoted = conn.execute(text("SELECT quote_literal(:p)"), {"p": url.password}).scalar_one()
+        conn.execute(text(f'ALTER ROLE "{url.username}" LOGIN PASSWORD {quoted}'))
+    engine.dispose()
+    click.echo(f"{url.username} may log in")
+
+
 # -- demo ----------------------------------------------------------------------------------
 
 
@@ -196,6 +217,69 @@ def export_file(file: Path, layer: str) -> None:
         except TransferError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps({"layer": layer, "file": str(file), "features": count}))
+
+
+# -- gridding ------------------------------------------------------------------------------
+
+
+@cli.group()
+def grid() -> None:
+    """Captain areas (包片联户) made by the gridding engine."""
+
+
+@grid.command("run")
+@click.option("--village", "villages", multiple=True, help="Village code (repeatable).")
+@click.option("--all", "all_villages", is_flag=True, help="Every village.")
+@click.option("--min", "lo", default=15, show_default=True, help="Households per lane area, min.")
+@click.option("--max", "hi", default=20, show_default=True, help="Households per lane area, max.")
+@click.option("--street-min", default=6, show_default=True, help="Lane areas per street area.")
+@click.option("--street-max", default=8, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+def grid_run(villages, all_villages, lo, hi, street_min, street_max, seed) -> None:
+    """Partition households into captain areas and store them (pinned areas are kept)."""
+    from gridding import Bounds, Scheme
+    from layers.captains.gridrun import run_gridding
+    from layers.errors import Invalid, NotFound
+
+    if bool(villages) == all_villages:
+        raise click.UsageError("give --village CODE (one or more) or --all")
+    try:
+        scheme = Scheme(lane=Bounds(lo, hi), street=Bounds(street_min, street_max))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    with _session() as s:
+        try:
+            result = run_gridding(s, list(villages) or None, scheme=scheme, seed=seed)
+        except (Invalid, NotFound) as exc:
+            raise click.ClickException(getattr(exc, "message", None) or str(exc)) from exc
+        s.commit()
+    infeasible = [r for r in result.village_reports if not r["feasible"]]
+    click.echo(
+        json.dumps(
+            {
+                "run_id": result.run_id,
+                "villages": len(result.villages),
+                **{
+                    k: result.summary.get(k)
+                    for k in (
+                        "households",
+                        "lane_areas",
+                        "street_areas",
+                        "party_groups",
+                        "share_in_bounds",
+                        "share_contiguous",
+                        "mean_polsby_popper",
+                        "barrier_share",
+                        "changed_captain",
+                        "seconds",
+                    )
+                },
+                "infeasible": infeasible,
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+    )
 
 
 # -- users ---------------------------------------------------------------------------------

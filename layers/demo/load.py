@@ -8,19 +8,17 @@ their history load in seconds.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import date
 
-import numpy as np
 import pandas as pd
-import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from layers.db import SRID
-from layers.demo.captains import CaptainPlan, plan_captains
+from layers.bulk import copy_rows, ewkb, nullable
+from layers.captains.gridrun import run_gridding
+from layers.demo.captains import assign_demo_captains
 from layers.demo.generate import DemoTownship, generate
 
 TOWN_CODE = "130999100"
@@ -77,47 +75,6 @@ class DemoLoadError(RuntimeError):
 
 
 # -- COPY helpers ---------------------------------------------------------------------------
-
-
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-        return r"\N"
-    if isinstance(value, bool | np.bool_):
-        return "t" if value else "f"
-    s = str(value)
-    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _copy(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    buf = io.StringIO()
-    n = 0
-    for row in rows:
-        buf.write("\t".join(_cell(v) for v in row))
-        buf.write("\n")
-        n += 1
-    buf.seek(0)
-    cursor = session.connection().connection.cursor()
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buf)
-    return n
-
-
-def _ewkb(geoms, *, multi: bool = False) -> list[str]:
-    """Hex EWKB with SRID 4490, the text form COPY accepts for geometry columns."""
-    values = np.asarray(geoms, dtype=object)
-    if multi:
-        values = np.array([_as_multi(g) for g in values], dtype=object)
-    values = shapely.set_srid(values, SRID)
-    return list(shapely.to_wkb(values, hex=True, include_srid=True))
-
-
-def _as_multi(g):
-    if g is None:
-        return None
-    if g.geom_type == "Polygon":
-        return shapely.MultiPolygon([g])
-    if g.geom_type == "LineString":
-        return shapely.MultiLineString([g])
-    return g
 
 
 def _ids(frame: pd.DataFrame, key: str, start: int) -> dict:
@@ -200,8 +157,9 @@ def load_demo(
         next(it)
         _load_people(session, town, ids)
         next(it)
-        plan = plan_captains(town, seed=seed)
-        _load_captains(session, town, ids, plan)
+        grid = run_gridding(session, seed=seed, actor="demo")
+        assign_demo_captains(session, town.as_of)
+        ids["captain_area"] = dict(session.execute(text("SELECT code, id FROM captain_area")).all())
         next(it)
         _load_incidents(session, town, ids)
         next(it)
@@ -214,7 +172,9 @@ def load_demo(
         for t in reversed(DEMO_TABLES)
     }
     counts["people"] = int(town.households["people"].sum())
-    counts["captain_areas_infeasible_villages"] = plan.infeasible_villages
+    counts["captain_areas_infeasible_villages"] = [
+        r["village"] for r in grid.village_reports if not r["feasible"]
+    ]
     counts["users"] = users
     return counts
 
@@ -234,16 +194,16 @@ def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
     # A county-sized demo has several towns (at most 99 villages each, by the code format).
     t = town.town
     town_ids = _ids(t, "code", _next_id(session, "town"))
-    _copy(
+    copy_rows(
         session,
         "town",
         ("id", "code", "name", "geom"),
-        zip(town_ids.values(), t["code"], t["name"], _ewkb(t.geometry, multi=True), strict=True),
+        zip(town_ids.values(), t["code"], t["name"], ewkb(t.geometry, multi=True), strict=True),
     )
 
     v = town.villages
     village_ids = _ids(v, "code", _next_id(session, "village"))
-    _copy(
+    copy_rows(
         session,
         "village",
         ("id", "town_id", "code", "name", "kind", "geom"),
@@ -253,14 +213,14 @@ def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
             v["code"],
             v["name"],
             v["kind"],
-            _ewkb(v.geometry, multi=True),
+            ewkb(v.geometry, multi=True),
             strict=True,
         ),
     )
 
     s = town.streets
     street_ids = _ids(s, "key", _next_id(session, "street"))
-    _copy(
+    copy_rows(
         session,
         "street",
         ("id", "village_id", "name", "is_main", "geom"),
@@ -269,29 +229,29 @@ def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
             s["village_code"].map(village_ids),
             s["name"],
             s["is_main"],
-            _ewkb(s.geometry, multi=True),
+            ewkb(s.geometry, multi=True),
             strict=True,
         ),
     )
 
     lanes = town.lanes
     lane_ids = _ids(lanes, "key", _next_id(session, "lane"))
-    _copy(
+    copy_rows(
         session,
         "lane",
         ("id", "village_id", "street_id", "name", "geom"),
         zip(
             lane_ids.values(),
             lanes["village_code"].map(village_ids),
-            _nullable(lanes["street_key"].map(street_ids), int),
+            nullable(lanes["street_key"].map(street_ids), int),
             lanes["name"],
-            _ewkb(lanes.geometry, multi=True),
+            ewkb(lanes.geometry, multi=True),
             strict=True,
         ),
     )
 
     b = town.barriers
-    _copy(
+    copy_rows(
         session,
         "barrier",
         ("id", "town_id", "kind", "name", "geom"),
@@ -300,19 +260,19 @@ def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
             [town_ids[t["code"].iloc[0]]] * len(b),
             b["kind"],
             b["name"],
-            _ewkb(b.geometry, multi=True),
+            ewkb(b.geometry, multi=True),
             strict=True,
         ),
     )
     w = town.water
-    _copy(
+    copy_rows(
         session,
         "water",
         ("id", "name", "geom"),
         zip(
             range(_next_id(session, "water"), _next_id(session, "water") + len(w)),
             w["name"],
-            _ewkb(w.geometry, multi=True),
+            ewkb(w.geometry, multi=True),
             strict=True,
         ),
     )
@@ -320,7 +280,7 @@ def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
     g = town.grids.sort_values(["level", "code"])
     grid_ids = _ids(g, "code", _next_id(session, "grid"))
     parent_ids = g["parent_code"].map(grid_ids)
-    _copy(
+    copy_rows(
         session,
         "grid",
         (
@@ -338,11 +298,11 @@ def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
             grid_ids.values(),
             g["code"],
             g["level"],
-            _nullable(parent_ids, int),
+            nullable(parent_ids, int),
             [None if lvl == 1 else lvl - 1 for lvl in g["level"]],
             g["village_code"].map(village_ids),
             g["name"],
-            _ewkb(g.geometry, multi=True),
+            ewkb(g.geometry, multi=True),
             [town.as_of.replace(year=town.as_of.year - 2).isoformat()] * len(g),
             strict=True,
         ),
@@ -351,18 +311,18 @@ def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
     h = town.households
     household_ids = _ids(h, "key", _next_id(session, "household"))
     lane_col = h["lane_key"].map(lane_ids)
-    _copy(
+    copy_rows(
         session,
         "household",
         ("id", "village_id", "lane_id", "grid_id", "address", "people", "geom"),
         zip(
             household_ids.values(),
             h["village_code"].map(village_ids),
-            _nullable(lane_col, int),
+            nullable(lane_col, int),
             h["grid_code"].map(grid_ids),
             h["address"],
             h["people"],
-            _ewkb(h.geometry),
+            ewkb(h.geometry),
             strict=True,
         ),
     )
@@ -376,24 +336,19 @@ def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
     }
 
 
-def _nullable(series: pd.Series, cast=None) -> list:
-    """Values with NaN/NA as None (COPY's NULL), optionally cast (ids arrive as floats)."""
-    return [None if pd.isna(v) else (cast(v) if cast else v) for v in series]
-
-
 def _load_people(session: Session, town: DemoTownship, ids: dict[str, dict]) -> None:
     p = town.persons
     person_ids = _ids(p, "key", _next_id(session, "person"))
     ids["person"] = person_ids
     hh = p["household_key"].map(ids["household"])
-    _copy(
+    copy_rows(
         session,
         "person",
         ("id", "village_id", "household_id", "name", "phone", "id_number", "gender", "birth_date"),
         zip(
             person_ids.values(),
             p["village_code"].map(ids["village"]),
-            _nullable(hh, int),
+            nullable(hh, int),
             p["name"],
             p["phone"],
             p["id_number"],
@@ -407,7 +362,7 @@ def _load_people(session: Session, town: DemoTownship, ids: dict[str, dict]) -> 
         (ids["village"][code], None) if kind == "village" else (None, ids["grid"][code])
         for kind, code in zip(r["area_type"], r["area_code"], strict=True)
     ]
-    _copy(
+    copy_rows(
         session,
         "role_assignment",
         ("person_id", "role", "village_id", "grid_id", "valid_from"),
@@ -418,85 +373,13 @@ def _load_people(session: Session, town: DemoTownship, ids: dict[str, dict]) -> 
     )
 
 
-def _load_captains(
-    session: Session, town: DemoTownship, ids: dict[str, dict], plan: CaptainPlan
-) -> None:
-    run_id = session.execute(
-        text(
-            "INSERT INTO gridding_run (params, summary) VALUES (CAST(:p AS jsonb),"
-            " CAST(:s AS jsonb)) RETURNING id"
-        ),
-        {"p": plan.params_json, "s": plan.summary_json},
-    ).scalar_one()
-    areas = plan.areas.copy()
-    area_ids = _ids(areas, "code", _next_id(session, "captain_area"))
-    ids["captain_area"] = area_ids
-
-    def ref(col: str) -> list:
-        return [area_ids.get(c) if isinstance(c, str) else None for c in areas[col]]
-
-    _copy(
-        session,
-        "captain_area",
-        (
-            "id",
-            "village_id",
-            "run_id",
-            "level",
-            "code",
-            "name",
-            "street_area_id",
-            "party_group_id",
-            "min_size",
-            "max_size",
-            "households",
-            "geom",
-        ),
-        zip(
-            area_ids.values(),
-            areas["village_code"].map(ids["village"]),
-            [run_id] * len(areas),
-            areas["level"],
-            areas["code"],
-            areas["name"],
-            ref("street_code"),
-            ref("party_code"),
-            areas["min_size"],
-            areas["max_size"],
-            areas["households"],
-            _ewkb(areas.geometry, multi=True),
-            strict=True,
-        ),
-    )
-    m = plan.members
-    _copy(
-        session,
-        "captain_area_member",
-        ("household_id", "area_id"),
-        zip(m["household_key"].map(ids["household"]), m["area_code"].map(area_ids), strict=True),
-    )
-    duties = plan.duties
-    _copy(
-        session,
-        "role_assignment",
-        ("person_id", "role", "captain_area_id", "valid_from"),
-        zip(
-            duties["person_key"].map(ids["person"]),
-            duties["role"],
-            duties["area_code"].map(area_ids),
-            [town.as_of.isoformat()] * len(duties),
-            strict=True,
-        ),
-    )
-
-
 def _load_incidents(session: Session, town: DemoTownship, ids: dict[str, dict]) -> None:
     inc = town.incidents.sort_values("reported_at")
     incident_ids = _ids(inc, "key", _next_id(session, "incident"))
     grid_ids = inc["grid_code"].map(ids["grid"])
     village_of_grid = town.grids.set_index("code")["village_code"]
     reporter = inc["reporter_person_key"].map(ids["person"])
-    _copy(
+    copy_rows(
         session,
         "incident",
         (
@@ -521,36 +404,36 @@ def _load_incidents(session: Session, town: DemoTownship, ids: dict[str, dict]) 
             inc["status"],
             inc["title"],
             inc["description"],
-            _ewkb(inc.geometry),
+            ewkb(inc.geometry),
             inc["grid_code"].map(village_of_grid).map(ids["village"]),
             grid_ids,
-            _nullable(reporter, int),
+            nullable(reporter, int),
             _iso(inc["reported_at"]),
             _iso(inc["closed_at"]),
-            _nullable(inc["satisfaction"], int),
+            nullable(inc["satisfaction"], int),
             strict=True,
         ),
     )
     ev = town.incident_events
-    _copy(
+    copy_rows(
         session,
         "incident_event",
         ("incident_id", "seq", "from_status", "to_status", "at", "actor_role", "note"),
         zip(
             ev["incident_key"].map(incident_ids),
             ev["seq"],
-            _nullable(ev["from_status"]),
+            nullable(ev["from_status"]),
             ev["to_status"],
             _iso(ev["at"]),
             ev["actor_role"],
-            _nullable(ev["note"]),
+            nullable(ev["note"]),
             strict=True,
         ),
     )
 
 
 def _iso(series: pd.Series) -> list:
-    return _nullable(series, lambda v: pd.Timestamp(v).isoformat())
+    return nullable(series, lambda v: pd.Timestamp(v).isoformat())
 
 
 def _load_users(session: Session, town: DemoTownship, ids: dict[str, dict]) -> list[dict]:
