@@ -22,9 +22,15 @@ from webgis.app import create_app
 from webgis.pgcluster import APP_ROLE, Cluster
 from webgis.settings import Settings, var_dir
 
+_CREATED: list[str] = []
+
 
 def scratch_database(name: str) -> str:
-    """A fresh, empty database ``name`` with PostGIS (dropped first if it exists)."""
+    """A fresh, empty database with PostGIS for this test session, dropped at its end.
+
+    The name carries the process id: two test runs on one machine (two
+    checkouts, or a developer and CI) share the cluster but not their databases.
+    """
     external = os.environ.get("WANGGE_TEST_DATABASE_URL")
     if external:
         if name != "wangge_test":
@@ -32,7 +38,16 @@ def scratch_database(name: str) -> str:
         return external
     cluster = Cluster(var_dir() / "pg")
     cluster.ensure_running()
-    return cluster.ensure_database(name, fresh=True)
+    unique = f"{name}_{os.getpid()}"
+    _CREATED.append(unique)
+    return cluster.ensure_database(unique, fresh=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_scratch_databases() -> Iterator[None]:
+    yield
+    if _CREATED:
+        Cluster(var_dir() / "pg").drop_databases(_CREATED)
 
 
 def app_url(owner_url: str) -> str:

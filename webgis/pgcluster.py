@@ -296,6 +296,20 @@ class Cluster:
             cur.execute("SELECT datname FROM pg_database WHERE NOT datistemplate")
             return [r[0] for r in cur.fetchall()]
 
+    def drop_databases(self, names: list[str]) -> None:
+        """Drop the databases ``names`` (test scratch databases), closing their connections."""
+        conn = self._connect()
+        try:
+            with conn.cursor() as cur:
+                for name in names:
+                    cur.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                            sql.Identifier(name)
+                        )
+                    )
+        finally:
+            conn.close()
+
     def ensure_database(self, name: str, state: dict | None = None, *, fresh: bool = False) -> str:
         """Make database ``name`` owned by the owner role, with PostGIS and pgRouting.
 

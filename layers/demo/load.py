@@ -8,7 +8,7 @@ their history load in seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import pandas as pd
@@ -77,12 +77,26 @@ class DemoLoadError(RuntimeError):
 # -- COPY helpers ---------------------------------------------------------------------------
 
 
-def _ids(frame: pd.DataFrame, key: str, start: int) -> dict:
-    return dict(zip(frame[key], range(start, start + len(frame)), strict=True))
+def _assign_ids(session: Session, table: str, keys) -> dict:
+    """key → id for new rows, counting on from the table's maximum.
+
+    Assigning ids here lets children be written in the same pass, by COPY,
+    without reading ids back.
+    """
+    keys = list(keys)
+    start = session.execute(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")).scalar_one()
+    return dict(zip(keys, range(start, start + len(keys)), strict=True))
 
 
-def _next_id(session: Session, table: str) -> int:
-    return session.execute(text(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")).scalar_one()
+def _copy(session: Session, table: str, columns: dict[str, Sequence]) -> None:
+    copy_rows(session, table, tuple(columns), zip(*columns.values(), strict=True))
+
+
+def _insert(session: Session, table: str, keys, columns: dict[str, Sequence]) -> dict:
+    """COPY ``columns`` into ``table`` with new ids; return key → id."""
+    ids = _assign_ids(session, table, keys)
+    _copy(session, table, {"id": list(ids.values()), **columns})
+    return ids
 
 
 def _reset_sequences(session: Session) -> None:
@@ -191,244 +205,168 @@ class _NullBar:
 
 
 def _load_territory(session: Session, town: DemoTownship) -> dict[str, dict]:
+    t, v, s, lanes, h = town.town, town.villages, town.streets, town.lanes, town.households
     # A county-sized demo has several towns (at most 99 villages each, by the code format).
-    t = town.town
-    town_ids = _ids(t, "code", _next_id(session, "town"))
-    copy_rows(
+    town_ids = _insert(
         session,
         "town",
-        ("id", "code", "name", "geom"),
-        zip(town_ids.values(), t["code"], t["name"], ewkb(t.geometry, multi=True), strict=True),
+        t["code"],
+        {
+            "code": t["code"],
+            "name": t["name"],
+            "geom": ewkb(t.geometry, multi=True),
+        },
     )
-
-    v = town.villages
-    village_ids = _ids(v, "code", _next_id(session, "village"))
-    copy_rows(
+    village_ids = _insert(
         session,
         "village",
-        ("id", "town_id", "code", "name", "kind", "geom"),
-        zip(
-            village_ids.values(),
-            v["code"].str.slice(0, 9).map(town_ids),
-            v["code"],
-            v["name"],
-            v["kind"],
-            ewkb(v.geometry, multi=True),
-            strict=True,
-        ),
+        v["code"],
+        {
+            "town_id": v["code"].str.slice(0, 9).map(town_ids),
+            "code": v["code"],
+            "name": v["name"],
+            "kind": v["kind"],
+            "geom": ewkb(v.geometry, multi=True),
+        },
     )
-
-    s = town.streets
-    street_ids = _ids(s, "key", _next_id(session, "street"))
-    copy_rows(
+    street_ids = _insert(
         session,
         "street",
-        ("id", "village_id", "name", "is_main", "geom"),
-        zip(
-            street_ids.values(),
-            s["village_code"].map(village_ids),
-            s["name"],
-            s["is_main"],
-            ewkb(s.geometry, multi=True),
-            strict=True,
-        ),
+        s["key"],
+        {
+            "village_id": s["village_code"].map(village_ids),
+            "name": s["name"],
+            "is_main": s["is_main"],
+            "geom": ewkb(s.geometry, multi=True),
+        },
     )
-
-    lanes = town.lanes
-    lane_ids = _ids(lanes, "key", _next_id(session, "lane"))
-    copy_rows(
+    lane_ids = _insert(
         session,
         "lane",
-        ("id", "village_id", "street_id", "name", "geom"),
-        zip(
-            lane_ids.values(),
-            lanes["village_code"].map(village_ids),
-            nullable(lanes["street_key"].map(street_ids), int),
-            lanes["name"],
-            ewkb(lanes.geometry, multi=True),
-            strict=True,
-        ),
+        lanes["key"],
+        {
+            "village_id": lanes["village_code"].map(village_ids),
+            "street_id": nullable(lanes["street_key"].map(street_ids), int),
+            "name": lanes["name"],
+            "geom": ewkb(lanes.geometry, multi=True),
+        },
     )
-
-    b = town.barriers
-    copy_rows(
+    b, w = town.barriers, town.water
+    _insert(
         session,
         "barrier",
-        ("id", "town_id", "kind", "name", "geom"),
-        zip(
-            range(_next_id(session, "barrier"), _next_id(session, "barrier") + len(b)),
-            [town_ids[t["code"].iloc[0]]] * len(b),
-            b["kind"],
-            b["name"],
-            ewkb(b.geometry, multi=True),
-            strict=True,
-        ),
+        b["key"],
+        {
+            "town_id": [town_ids[t["code"].iloc[0]]] * len(b),
+            "kind": b["kind"],
+            "name": b["name"],
+            "geom": ewkb(b.geometry, multi=True),
+        },
     )
-    w = town.water
-    copy_rows(
-        session,
-        "water",
-        ("id", "name", "geom"),
-        zip(
-            range(_next_id(session, "water"), _next_id(session, "water") + len(w)),
-            w["name"],
-            ewkb(w.geometry, multi=True),
-            strict=True,
-        ),
-    )
-
-    g = town.grids.sort_values(["level", "code"])
-    grid_ids = _ids(g, "code", _next_id(session, "grid"))
-    parent_ids = g["parent_code"].map(grid_ids)
-    copy_rows(
+    _insert(session, "water", w["key"], {"name": w["name"], "geom": ewkb(w.geometry, multi=True)})
+    g = town.grids.sort_values(["level", "code"])  # parents first: ids follow the order
+    grid_ids = _assign_ids(session, "grid", g["code"])
+    _copy(
         session,
         "grid",
-        (
-            "id",
-            "code",
-            "level",
-            "parent_id",
-            "parent_level",
-            "village_id",
-            "name",
-            "geom",
-            "valid_from",
-        ),
-        zip(
-            grid_ids.values(),
-            g["code"],
-            g["level"],
-            nullable(parent_ids, int),
-            [None if lvl == 1 else lvl - 1 for lvl in g["level"]],
-            g["village_code"].map(village_ids),
-            g["name"],
-            ewkb(g.geometry, multi=True),
-            [town.as_of.replace(year=town.as_of.year - 2).isoformat()] * len(g),
-            strict=True,
-        ),
+        {
+            "id": list(grid_ids.values()),
+            "code": g["code"],
+            "level": g["level"],
+            "parent_id": nullable(g["parent_code"].map(grid_ids), int),
+            "parent_level": [None if lvl == 1 else lvl - 1 for lvl in g["level"]],
+            "village_id": g["village_code"].map(village_ids),
+            "name": g["name"],
+            "geom": ewkb(g.geometry, multi=True),
+            "valid_from": [town.as_of.replace(year=town.as_of.year - 2).isoformat()] * len(g),
+        },
     )
-
-    h = town.households
-    household_ids = _ids(h, "key", _next_id(session, "household"))
-    lane_col = h["lane_key"].map(lane_ids)
-    copy_rows(
+    household_ids = _insert(
         session,
         "household",
-        ("id", "village_id", "lane_id", "grid_id", "address", "people", "geom"),
-        zip(
-            household_ids.values(),
-            h["village_code"].map(village_ids),
-            nullable(lane_col, int),
-            h["grid_code"].map(grid_ids),
-            h["address"],
-            h["people"],
-            ewkb(h.geometry),
-            strict=True,
-        ),
+        h["key"],
+        {
+            "village_id": h["village_code"].map(village_ids),
+            "lane_id": nullable(h["lane_key"].map(lane_ids), int),
+            "grid_id": h["grid_code"].map(grid_ids),
+            "address": h["address"],
+            "people": h["people"],
+            "geom": ewkb(h.geometry),
+        },
     )
-    return {
-        "town": town_ids,
-        "village": village_ids,
-        "street": street_ids,
-        "lane": lane_ids,
-        "grid": grid_ids,
-        "household": household_ids,
-    }
+    return {"town": town_ids, "village": village_ids, "grid": grid_ids, "household": household_ids}
 
 
 def _load_people(session: Session, town: DemoTownship, ids: dict[str, dict]) -> None:
-    p = town.persons
-    person_ids = _ids(p, "key", _next_id(session, "person"))
-    ids["person"] = person_ids
-    hh = p["household_key"].map(ids["household"])
-    copy_rows(
+    p, r = town.persons, town.roles
+    ids["person"] = _insert(
         session,
         "person",
-        ("id", "village_id", "household_id", "name", "phone", "id_number", "gender", "birth_date"),
-        zip(
-            person_ids.values(),
-            p["village_code"].map(ids["village"]),
-            nullable(hh, int),
-            p["name"],
-            p["phone"],
-            p["id_number"],
-            p["gender"],
-            p["birth_date"],
-            strict=True,
-        ),
+        p["key"],
+        {
+            "village_id": p["village_code"].map(ids["village"]),
+            "household_id": nullable(p["household_key"].map(ids["household"]), int),
+            "name": p["name"],
+            "phone": p["phone"],
+            "id_number": p["id_number"],
+            "gender": p["gender"],
+            "birth_date": p["birth_date"],
+        },
     )
-    r = town.roles
-    area = [
-        (ids["village"][code], None) if kind == "village" else (None, ids["grid"][code])
-        for kind, code in zip(r["area_type"], r["area_code"], strict=True)
-    ]
-    copy_rows(
+    on_village = (r["area_type"] == "village").to_numpy()
+    _copy(
         session,
         "role_assignment",
-        ("person_id", "role", "village_id", "grid_id", "valid_from"),
-        (
-            (person_ids[k], role, vid, gid, town.as_of.isoformat())
-            for k, role, (vid, gid) in zip(r["person_key"], r["role"], area, strict=True)
-        ),
+        {
+            "person_id": r["person_key"].map(ids["person"]),
+            "role": r["role"],
+            "village_id": [
+                ids["village"][c] if v else None
+                for c, v in zip(r["area_code"], on_village, strict=True)
+            ],
+            "grid_id": [
+                None if v else ids["grid"][c]
+                for c, v in zip(r["area_code"], on_village, strict=True)
+            ],
+            "valid_from": [town.as_of.isoformat()] * len(r),
+        },
     )
 
 
 def _load_incidents(session: Session, town: DemoTownship, ids: dict[str, dict]) -> None:
-    inc = town.incidents.sort_values("reported_at")
-    incident_ids = _ids(inc, "key", _next_id(session, "incident"))
-    grid_ids = inc["grid_code"].map(ids["grid"])
+    inc, ev = town.incidents.sort_values("reported_at"), town.incident_events
     village_of_grid = town.grids.set_index("code")["village_code"]
-    reporter = inc["reporter_person_key"].map(ids["person"])
-    copy_rows(
+    incident_ids = _insert(
         session,
         "incident",
-        (
-            "id",
-            "code",
-            "category_code",
-            "status",
-            "title",
-            "description",
-            "geom",
-            "village_id",
-            "grid_id",
-            "reporter_person_id",
-            "reported_at",
-            "closed_at",
-            "satisfaction",
-        ),
-        zip(
-            incident_ids.values(),
-            inc["key"],
-            inc["category_code"],
-            inc["status"],
-            inc["title"],
-            inc["description"],
-            ewkb(inc.geometry),
-            inc["grid_code"].map(village_of_grid).map(ids["village"]),
-            grid_ids,
-            nullable(reporter, int),
-            _iso(inc["reported_at"]),
-            _iso(inc["closed_at"]),
-            nullable(inc["satisfaction"], int),
-            strict=True,
-        ),
+        inc["key"],
+        {
+            "code": inc["key"],
+            "category_code": inc["category_code"],
+            "status": inc["status"],
+            "title": inc["title"],
+            "description": inc["description"],
+            "geom": ewkb(inc.geometry),
+            "village_id": inc["grid_code"].map(village_of_grid).map(ids["village"]),
+            "grid_id": inc["grid_code"].map(ids["grid"]),
+            "reporter_person_id": nullable(inc["reporter_person_key"].map(ids["person"]), int),
+            "reported_at": _iso(inc["reported_at"]),
+            "closed_at": _iso(inc["closed_at"]),
+            "satisfaction": nullable(inc["satisfaction"], int),
+        },
     )
-    ev = town.incident_events
-    copy_rows(
+    _copy(
         session,
         "incident_event",
-        ("incident_id", "seq", "from_status", "to_status", "at", "actor_role", "note"),
-        zip(
-            ev["incident_key"].map(incident_ids),
-            ev["seq"],
-            nullable(ev["from_status"]),
-            ev["to_status"],
-            _iso(ev["at"]),
-            ev["actor_role"],
-            nullable(ev["note"]),
-            strict=True,
-        ),
+        {
+            "incident_id": ev["incident_key"].map(incident_ids),
+            "seq": ev["seq"],
+            "from_status": nullable(ev["from_status"]),
+            "to_status": ev["to_status"],
+            "at": _iso(ev["at"]),
+            "actor_role": ev["actor_role"],
+            "note": nullable(ev["note"]),
+        },
     )
 
 
