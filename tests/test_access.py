@@ -32,29 +32,9 @@ USERS = (
     "lane_captain",
     "resident",
 )
-SEES_INCIDENTS = {
-    "admin",
-    "officer",
-    "police_a",
-    "cadre_a",
-    "worker_a",
-    "police_b",
-    "cadre_b",
-    "worker_b",
-    "street_captain",
-    "lane_captain",
-}
+SEES_INCIDENTS = set(USERS) - {"patrol", "resident"}
 SEES_HOUSEHOLDS = SEES_INCIDENTS
-MAY_UNMASK = {
-    "admin",
-    "officer",
-    "police_a",
-    "cadre_a",
-    "worker_a",
-    "police_b",
-    "cadre_b",
-    "worker_b",
-}
+MAY_UNMASK = SEES_HOUSEHOLDS - {"street_captain", "lane_captain"}
 
 
 @dataclass(frozen=True)

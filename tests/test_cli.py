@@ -132,3 +132,65 @@ def test_grid_run_stores_areas_and_reports_an_infeasible_village(cli_db, tmp_pat
     lane = areas[areas["level"] == "lane"]
     assert sorted(lane["households"]) == [12, 20, 20, 20]
     assert lane.geometry.is_valid.all()
+
+
+def test_user_add_grant_revoke_list(cli_db, tmp_path):
+    villages = tmp_path / "v.geojson"
+    gpd.GeoDataFrame(
+        {"code": ["130999400201"], "name": ["用户村"]},
+        geometry=[box(116.4, 38.4, 116.41, 38.41)],
+        crs=4490,
+    ).to_file(villages)
+    assert (
+        run(
+            "import", str(villages), "--layer", "villages", url=cli_db, tmp_path=tmp_path
+        ).returncode
+        == 0
+    )
+    add = ("user", "add", "wangwu", "--role", "grid_officer", "--area", "130999400201")
+    weak = run(*add, "--password", "password2026", url=cli_db, tmp_path=tmp_path)
+    assert weak.returncode == 1
+    assert "密码" in weak.stderr
+    ok = run(*add, "--password", "柳树下的老井二〇二六年春", url=cli_db, tmp_path=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    grant = run(
+        "user",
+        "grant",
+        "wangwu",
+        "--role",
+        "patrol_member",
+        "--area",
+        "130999400201",
+        url=cli_db,
+        tmp_path=tmp_path,
+    )
+    assert grant.returncode == 0, grant.stderr
+    listed = run("user", "list", url=cli_db, tmp_path=tmp_path).stdout
+    assert "grid_officer" in listed
+    assert "patrol_member" in listed
+    revoke = run(
+        "user",
+        "revoke",
+        "wangwu",
+        "--role",
+        "patrol_member",
+        "--area",
+        "130999400201",
+        url=cli_db,
+        tmp_path=tmp_path,
+    )
+    assert revoke.returncode == 0
+    assert "patrol_member" not in run("user", "list", url=cli_db, tmp_path=tmp_path).stdout
+    unknown = run(
+        "user",
+        "grant",
+        "wangwu",
+        "--role",
+        "king",
+        "--area",
+        "130999400201",
+        url=cli_db,
+        tmp_path=tmp_path,
+    )
+    assert unknown.returncode == 1
+    assert "未知角色" in unknown.stderr

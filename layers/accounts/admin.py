@@ -98,15 +98,7 @@ def grant(session: Session, username: str, *, role: str, area: str, actor: str =
         text(f"INSERT INTO user_grant (user_id, role, {column}) VALUES (:u, :r, :a)"),
         {"u": user_id, "r": role, "a": area_id},
     )
-    revoke_all(session, user_id, now=utcnow())
-    audit.record(
-        session,
-        "user.grant",
-        actor_name=actor,
-        object_type="user",
-        object_id=username,
-        detail={"role": role, "area": area},
-    )
+    _rights_changed(session, user_id, "user.grant", username, role, area, actor)
 
 
 def revoke(session: Session, username: str, *, role: str, area: str, actor: str = "cli") -> None:
@@ -119,10 +111,15 @@ def revoke(session: Session, username: str, *, role: str, area: str, actor: str 
     ).rowcount
     if not deleted:
         raise NotFound(f"{username} 没有该授权 / {username} holds no such grant")
+    _rights_changed(session, user_id, "user.revoke", username, role, area, actor)
+
+
+def _rights_changed(session, user_id, action, username, role, area, actor) -> None:
+    # Sessions carry the rights they were opened with: end them, so the change applies now.
     revoke_all(session, user_id, now=utcnow())
     audit.record(
         session,
-        "user.revoke",
+        action,
         actor_name=actor,
         object_type="user",
         object_id=username,
