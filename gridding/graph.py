@@ -56,6 +56,9 @@ class NeighbourGraph:
         Edge classes (see the module docstring).
     cost : ndarray (m,)
         Cost of cutting the edge, i.e. of putting its ends in different areas.
+    border : ndarray (m,), optional
+        Length (metres) of the Voronoi edge between the two households' cells,
+        ``inf`` on the hull: what cutting the edge adds to the areas' perimeters.
     """
 
     xy: np.ndarray
@@ -69,6 +72,7 @@ class NeighbourGraph:
     same_lane: np.ndarray
     long: np.ndarray
     cost: np.ndarray
+    border: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -100,35 +104,72 @@ def delaunay_edges(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Degenerate inputs (fewer than three points, or all on one line) get a path
     along the line, which is what a triangulation would give in the limit.
     """
+    u, v, _ = triangulate(xy)
+    return u, v
+
+
+def triangulate(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Delaunay edges ``(u, v)``, ``u < v``, and the length of each one's Voronoi edge.
+
+    The Voronoi edge dual to a Delaunay edge joins the circumcentres of the two
+    triangles that share it; it is the border the two households' cells share,
+    so cutting the edge adds that much to the areas' perimeters. Hull edges
+    (one triangle) and degenerate inputs get ``inf``.
+    """
     n = len(xy)
     if n < 2:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    # Centred coordinates: Qhull is about twice as fast on small numbers.
+    p = np.asarray(xy, dtype=float) - np.asarray(xy, dtype=float).mean(axis=0)
     tri = None
     if n >= 3:
         try:
-            tri = Delaunay(xy)
+            tri = Delaunay(p)
         except QhullError:
             tri = None  # collinear: handled below
     if tri is None:
-        spread = xy - xy.mean(axis=0)
-        axis = np.linalg.svd(spread, full_matrices=False)[2][0]
-        order = np.argsort(spread @ axis, kind="stable")
+        axis = np.linalg.svd(p, full_matrices=False)[2][0]
+        order = np.argsort(p @ axis, kind="stable")
         u, v = order[:-1], order[1:]
-    else:
-        s = tri.simplices
-        u = np.concatenate([s[:, 0], s[:, 1], s[:, 2]])
-        v = np.concatenate([s[:, 1], s[:, 2], s[:, 0]])
+        lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
+        key = np.unique(lo * n + hi)
+        return key // n, key % n, np.full(len(key), np.inf)
+    s = tri.simplices
+    u = np.concatenate([s[:, 0], s[:, 1], s[:, 2]])
+    v = np.concatenate([s[:, 1], s[:, 2], s[:, 0]])
+    face = np.tile(np.arange(len(s)), 3)
     lo, hi = np.minimum(u, v).astype(np.int64), np.maximum(u, v).astype(np.int64)
-    key = np.unique(lo * n + hi)
-    return key // n, key % n
+    key = lo * n + hi
+    order = np.argsort(key, kind="stable")
+    key, face = key[order], face[order]
+    head = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    pair = np.diff(np.r_[head, len(key)]) == 2  # shared by two triangles
+    centre = _circumcentres(p[s])
+    other = face[np.minimum(head + 1, len(key) - 1)]
+    with np.errstate(invalid="ignore"):
+        border = np.hypot(*(centre[face[head]] - centre[other]).T)
+    border = np.where(pair & np.isfinite(border), border, np.inf)
+    uniq = key[head]
+    return uniq // n, uniq % n, border
 
 
-def _crossings(seg: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (segment index, line index) where a segment intersects a line."""
-    if len(lines) == 0 or len(seg) == 0:
+def _circumcentres(t: np.ndarray) -> np.ndarray:
+    """Circumcentres of triangles ``t`` (k, 3, 2); non-finite for flat ones."""
+    a, b, c = t[:, 0], t[:, 1], t[:, 2]
+    d = 2 * (a[:, 0] * (b[:, 1] - c[:, 1]) + b[:, 0] * (c[:, 1] - a[:, 1]))
+    d += 2 * c[:, 0] * (a[:, 1] - b[:, 1])
+    a2, b2, c2 = (a * a).sum(1), (b * b).sum(1), (c * c).sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ux = (a2 * (b[:, 1] - c[:, 1]) + b2 * (c[:, 1] - a[:, 1]) + c2 * (a[:, 1] - b[:, 1])) / d
+        uy = (a2 * (c[:, 0] - b[:, 0]) + b2 * (a[:, 0] - c[:, 0]) + c2 * (b[:, 0] - a[:, 0])) / d
+    return np.c_[ux, uy]
+
+
+def _crossings(segments: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (segment index, line index) where a segment (LineString) intersects a line."""
+    if len(lines) == 0 or len(segments) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     tree = shapely.STRtree(lines)
-    segments = shapely.linestrings(seg)
     s, line = tree.query(segments, predicate="intersects")
     return s.astype(np.int64), line.astype(np.int64)
 
@@ -179,9 +220,9 @@ def build_graph(
     NeighbourGraph
     """
     xy = np.asarray(xy, dtype=float)
-    u, v = delaunay_edges(xy)
+    u, v, border = triangulate(xy)
     keep = group[u] == group[v]
-    u, v = u[keep], v[keep]
+    u, v, border = u[keep], v[keep], border[keep]
     seg = np.stack([xy[u], xy[v]], axis=1)
     length = np.hypot(*(seg[:, 1] - seg[:, 0]).T)
     m = len(u)
@@ -193,18 +234,20 @@ def build_graph(
     if lane_of is None:
         lane_of = nearest_line(xy, lanes)
 
+    # The edge segments are built once for the three crossing tests (the slow part).
+    segments = shapely.linestrings(seg) if len(barriers) + len(lanes) + len(streets) else seg
     barrier = np.zeros(m, dtype=bool)
-    s, _ = _crossings(seg, barriers)
+    s, _ = _crossings(segments, barriers)
     barrier[s] = True
 
     # Crossing a lane is fine when it is the lane both households live on (the
     # two sides of one lane belong together); any other lane or street is a
     # natural place for an area to end.
     street = np.zeros(m, dtype=bool)
-    s, line = _crossings(seg, lanes)
+    s, line = _crossings(segments, lanes)
     own = (lane_of[u[s]] == line) & (lane_of[v[s]] == line)
     street[s[~own]] = True
-    s, _ = _crossings(seg, streets)
+    s, _ = _crossings(segments, streets)
     street[s] = True
 
     same_lane = (lane_of[u] >= 0) & (lane_of[u] == lane_of[v]) & ~street
@@ -227,4 +270,5 @@ def build_graph(
         same_lane=same_lane,
         long=long,
         cost=cost,
+        border=border,
     )

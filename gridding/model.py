@@ -365,19 +365,37 @@ def _fresh_ids(old_ids: np.ndarray, count: int) -> list:
 
 def _groups(areas: gpd.GeoDataFrame, key: str, bounds: Bounds, crs) -> gpd.GeoDataFrame:
     """One row per group of lane areas, with the union of their polygons."""
+    keys = areas[key].to_numpy()
+    order = np.argsort(keys, kind="stable")
+    gid, first, count = np.unique(keys[order], return_index=True, return_counts=True)
+    geoms = np.asarray(areas.geometry.values, dtype=object)[order]
+    ids = areas["area_id"].to_numpy()[order]
+    households = areas["households"].to_numpy()[order]
     rows = []
-    for gid, part in areas.groupby(key, sort=True):
-        geoms = np.asarray(part.geometry.values, dtype=object)
-        geoms = geoms[~shapely.is_missing(geoms)]
+    for g, a, c in zip(gid.tolist(), first.tolist(), count.tolist(), strict=True):
+        part = geoms[a : a + c]
+        part = part[~shapely.is_missing(part)]
         rows.append(
             {
-                key: gid,
-                "village": part["village"].iloc[0],
-                "lane_areas": len(part),
-                "area_ids": ",".join(map(str, part["area_id"])),
-                "households": int(part["households"].sum()),
-                "in_bounds": bounds.lo <= len(part) <= bounds.hi,
-                "geometry": shapely.union_all(geoms) if len(geoms) else None,
+                key: g,
+                "village": areas["village"].iat[order[a]],
+                "lane_areas": c,
+                "area_ids": ",".join(map(str, ids[a : a + c].tolist())),
+                "households": int(households[a : a + c].sum()),
+                "in_bounds": bounds.lo <= c <= bounds.hi,
+                "geometry": _union(part) if len(part) else None,
             }
         )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+
+
+def _union(parts: np.ndarray):
+    """Union of lane-area polygons; they tile their village, so a coverage union is exact."""
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        merged = shapely.coverage_union_all(parts)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(parts)
+    # A fallback polygon (see gridding.polygons) may overlap a neighbour slightly.
+    return merged if merged.is_valid else shapely.union_all(parts)

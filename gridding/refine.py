@@ -1,10 +1,22 @@
-"""Local search after the bisection: boundary moves that shorten the cut.
+"""Local search after the bisection: boundary moves and swaps that shorten the cut.
 
 A household on the edge of its area moves to a neighbouring area when that
-lowers the total cost of cut edges (fewer and cheaper neighbour pairs split,
-which is a shorter, straighter border that follows streets) and both areas stay
-within bounds and connected. Moves never break a guarantee, so the pass can stop
-at any time; it runs a few rounds or until nothing improves.
+lowers the total cost of cut edges plus a pull towards the area's centre
+(compactness), and both areas stay within bounds and connected. A cut edge costs
+its class cost (cheap across streets, dear within a lane) times the length of
+the border the two households' cells share, so the search shortens the areas'
+real outlines (which is what Polsby–Popper measures) along streets.
+
+Single moves stall at the bounds: most areas end up at the minimum or maximum,
+and an area of 20 can take no household however much better it would fit. So
+each round also tries *swaps*: a household ``x`` of area ``s`` that would do
+better in a neighbouring area ``t`` is exchanged with a household ``y`` of ``t``
+that borders ``s``, when the two moves together gain. The sizes stay as they
+were (households of equal weight, or the bounds are checked), and each half of
+the swap is checked for connectivity like a single move.
+
+Moves and swaps never break a guarantee, so the pass can stop at any time; it
+runs a few rounds or until nothing improves.
 """
 
 from __future__ import annotations
@@ -12,6 +24,34 @@ from __future__ import annotations
 import numpy as np
 
 from gridding.graph import NeighbourGraph
+
+#: Partners tried for each household in the swap pass (best first).
+SWAP_PARTNERS = 3
+#: Longest border counted, in median borders (hull cells reach into fields).
+BORDER_CAP = 1.5
+#: A round moving fewer than one household in this many is the last.
+STOP_SHARE = 1000
+#: Gains at or below this are treated as none (float noise).
+EPS = 1e-9
+
+
+def _perimeter_cost(graph: NeighbourGraph, keep: np.ndarray) -> np.ndarray:
+    """Cut costs scaled by the border the two cells share (relative to the median).
+
+    The area polygons are unions of the households' cells, so an area's
+    perimeter is the sum of the borders of its cut edges: weighting each cut by
+    its border makes the search shorten the real outline, not just count pairs.
+    Hull edges and very long borders are capped at :data:`BORDER_CAP` medians.
+    """
+    cost = graph.cost[keep]
+    if graph.border is None:
+        return cost
+    border = graph.border[keep]
+    finite = np.isfinite(border)
+    if not finite.any():
+        return cost
+    med = max(float(np.median(border[finite])), 1e-9)
+    return cost * np.minimum(border, BORDER_CAP * med) / med
 
 
 def _csr(n: int, u: np.ndarray, v: np.ndarray, c: np.ndarray):
@@ -31,8 +71,9 @@ def refine(
     movable: np.ndarray | None = None,
     rounds: int = 8,
     compactness: float = 2.0,
+    swaps: bool = True,
 ) -> tuple[np.ndarray, int]:
-    """Improve a partition by single-household boundary moves.
+    """Improve a partition by single-household boundary moves and swaps.
 
     Parameters
     ----------
@@ -51,89 +92,190 @@ def refine(
     compactness : float
         Weight of moving a household nearer its area's centre, in cut-edge units
         per mean squared area radius.
+    swaps : bool
+        Whether to try swaps when single moves are blocked by the bounds.
 
     Returns
     -------
     labels : ndarray
         The improved labels.
     moves : int
-        Households moved.
+        Households that changed area (a swap counts two).
     """
-    labels = labels.copy()
-    k = int(labels.max()) + 1
-    if movable is None:
-        movable = np.ones(k, dtype=bool)
-    # Soft edges neither hold an area together nor attract a household across.
-    keep = ~graph.soft
-    u, v, c = graph.u[keep], graph.v[keep], graph.cost[keep]
-    indptr, nbr, nc = _csr(graph.n, u, v, c)
-    # Contiguity counts every edge: a merged unit's area may hang on a soft one.
-    full_ptr, full_nbr, _ = _csr(graph.n, graph.u, graph.v, graph.cost)
-    fp, fn = full_ptr.tolist(), full_nbr.tolist()
-    size = np.bincount(labels, graph.weight, minlength=k).astype(np.int64)
-    weight = graph.weight
-    xy = graph.xy
-    wf = weight.astype(float)
-    sx = np.bincount(labels, wf * xy[:, 0], minlength=k)
-    sy = np.bincount(labels, wf * xy[:, 1], minlength=k)
-    cx, cy = sx / size, sy / size
-    spread = float(np.mean((xy[:, 0] - cx[labels]) ** 2 + (xy[:, 1] - cy[labels]) ** 2))
-    mu = compactness / max(spread, 1e-9)
+    state = _State(graph, labels, lo, hi, movable, compactness)
     total = 0
+    # Rounds after the first few move a handful of households each: stop when a
+    # round moves fewer than one in STOP_SHARE (or none, for small inputs).
+    few = int(graph.weight.sum()) // STOP_SHARE
     for _ in range(rounds):
-        cx, cy = sx / np.maximum(size, 1), sy / np.maximum(size, 1)
-        cand, target, gain = _candidates(labels, u, v, c, movable, xy, cx, cy, mu)
-        if len(cand) == 0:
+        moved = state.move_pass()
+        if swaps:
+            moved += state.swap_pass()
+        total += moved
+        if moved <= few:
             break
+    return state.labels(), total
+
+
+class _State:
+    """A partition being improved: labels, sizes and centroids, kept in step."""
+
+    def __init__(self, graph, labels, lo, hi, movable, compactness):
+        k = int(labels.max()) + 1
+        self.movable = np.ones(k, dtype=bool) if movable is None else movable
+        self.lo, self.hi = lo, hi
+        # Soft edges neither hold an area together nor attract a household across.
+        keep = ~graph.soft
+        self.u, self.v, self.c = graph.u[keep], graph.v[keep], _perimeter_cost(graph, keep)
+        ip, nb, cc = _csr(graph.n, self.u, self.v, self.c)
+        self.ip, self.nb, self.cc = ip.tolist(), nb.tolist(), cc.tolist()
+        # Contiguity counts every edge: a merged unit's area may hang on a soft one.
+        fp, fn, _ = _csr(graph.n, graph.u, graph.v, graph.cost)
+        self.fp, self.fn = fp.tolist(), fn.tolist()
+        self.w = graph.weight.tolist()
+        self.xy = graph.xy
+        self.px, self.py = graph.xy[:, 0].tolist(), graph.xy[:, 1].tolist()
+        wf = graph.weight.astype(float)
+        size = np.bincount(labels, graph.weight, minlength=k).astype(np.int64)
+        sx = np.bincount(labels, wf * graph.xy[:, 0], minlength=k)
+        sy = np.bincount(labels, wf * graph.xy[:, 1], minlength=k)
+        cx, cy = sx / size, sy / size
+        spread = float(
+            np.mean((graph.xy[:, 0] - cx[labels]) ** 2 + (graph.xy[:, 1] - cy[labels]) ** 2)
+        )
+        self.mu = compactness / max(spread, 1e-9)
+        self.size, self.sx, self.sy = size.tolist(), sx.tolist(), sy.tolist()
+        self.lab = labels.tolist()
+
+    def labels(self) -> np.ndarray:
+        return np.asarray(self.lab, dtype=np.int64)
+
+    def gain(self, x: int, s: int, t: int) -> tuple[float, float]:
+        """Gain of moving ``x`` from ``s`` to ``t``, and ``x``'s tie to ``t``."""
+        lab, nb, cc = self.lab, self.nb, self.cc
+        to_s = to_t = 0.0
+        for j in range(self.ip[x], self.ip[x + 1]):
+            ly = lab[nb[j]]
+            if ly == s:
+                to_s += cc[j]
+            elif ly == t:
+                to_t += cc[j]
+        px, py = self.px[x], self.py[x]
+        ns, nt = self.size[s], self.size[t]
+        ds = (px - self.sx[s] / ns) ** 2 + (py - self.sy[s] / ns) ** 2
+        dt = (px - self.sx[t] / nt) ** 2 + (py - self.sy[t] / nt) ** 2
+        return to_t - to_s + self.mu * (ds - dt), to_t
+
+    def move(self, x: int, s: int, t: int) -> None:
+        wx = self.w[x]
+        self.lab[x] = t
+        self.size[s] -= wx
+        self.size[t] += wx
+        self.sx[s] -= wx * self.px[x]
+        self.sy[s] -= wx * self.py[x]
+        self.sx[t] += wx * self.px[x]
+        self.sy[t] += wx * self.py[x]
+
+    def fits(self, s: int, t: int, out_s: int, out_t: int = 0) -> bool:
+        """Whether ``s`` losing ``out_s`` to ``t`` and ``t`` losing ``out_t`` keeps bounds."""
+        ns = self.size[s] - out_s + out_t
+        nt = self.size[t] + out_s - out_t
+        return self.lo[s] <= ns <= self.hi[s] and self.lo[t] <= nt <= self.hi[t]
+
+    def leaves(self, x: int, s: int) -> bool:
+        return _stays_connected(x, s, self.lab, self.fp, self.fn)
+
+    def move_pass(self) -> int:
+        """Single moves, best gain first; households moved."""
+        cand, target, _ = _candidates(self, best_only=True)
+        movable, w = self.movable, self.w
         moved = 0
-        lab = labels  # alias; updated in place
-        ip, nb, cc = indptr.tolist(), nbr.tolist(), nc.tolist()
         for x, t in zip(cand.tolist(), target.tolist(), strict=True):
-            s = int(lab[x])
-            if s == t or not (movable[s] and movable[t]):
-                continue
-            wx = int(weight[x])
-            if size[s] - wx < lo[s] or size[t] + wx > hi[t]:
+            s = self.lab[x]
+            if s == t or not (movable[s] and movable[t]) or not self.fits(s, t, w[x]):
                 continue
             # Gain may be stale after earlier moves: recompute it.
-            to_s = to_t = 0.0
-            for j in range(ip[x], ip[x + 1]):
-                ly = lab[nb[j]]
-                if ly == s:
-                    to_s += cc[j]
-                elif ly == t:
-                    to_t += cc[j]
-            px, py = xy[x]
-            ds = (px - sx[s] / size[s]) ** 2 + (py - sy[s] / size[s]) ** 2
-            dt = (px - sx[t] / size[t]) ** 2 + (py - sy[t] / size[t]) ** 2
-            if to_t - to_s + mu * (ds - dt) <= 1e-9 or to_t <= 0:
+            g, tie = self.gain(x, s, t)
+            if g <= EPS or tie <= 0 or not self.leaves(x, s):
                 continue
-            if not _stays_connected(x, s, lab, fp, fn):
+            self.move(x, s, t)
+            moved += w[x]
+        return moved
+
+    def swap_pass(self) -> int:
+        """Swaps of two households between neighbouring areas; households moved."""
+        node, area, gain = _candidates(self, best_only=False)
+        if len(node) == 0:
+            return 0
+        own = self.labels()[node]
+        k = len(self.size)
+        # Partners: for each (area t, neighbour s), its households best moved to s,
+        # as a sorted key array (t·k + s) searched per candidate.
+        order = np.lexsort((node, -gain, area, own))
+        pkey = own[order] * k + area[order]
+        head = np.r_[True, pkey[1:] != pkey[:-1]]
+        at = np.arange(len(order))
+        top = order[at - np.maximum.accumulate(np.where(head, at, 0)) < SWAP_PARTNERS]
+        pkey = own[top] * k + area[top]
+        pnode = node[top].tolist()
+        movable, w, size, hi, lo = self.movable, self.w, self.size, self.hi, self.lo
+        # Households worth moving whose move the bounds block (t full or s at its minimum).
+        first = np.flatnonzero(gain > EPS)
+        first = first[np.lexsort((node[first], -gain[first]))]
+        fs, ft, fw = own[first], area[first], np.asarray(self.w)[node[first]]
+        sz = np.asarray(size)
+        blocked = (sz[ft] + fw > hi[ft]) | (sz[fs] - fw < lo[fs])
+        first = first[blocked]
+        # Partners of x (in s, bound for t) are households of t that border s.
+        want = area[first] * k + own[first]
+        start = np.searchsorted(pkey, want).tolist()
+        pkey = pkey.tolist()
+        swapped = 0
+        for x, s, t, j0 in zip(
+            node[first].tolist(), own[first].tolist(), area[first].tolist(), start, strict=True
+        ):
+            if self.lab[x] != s or not (movable[s] and movable[t]):
                 continue
-            lab[x] = t
-            size[s] -= wx
-            size[t] += wx
-            sx[s] -= wx * px
-            sy[s] -= wx * py
-            sx[t] += wx * px
-            sy[t] += wx * py
-            moved += wx
-        total += moved
-        if moved == 0:
-            break
-        del gain
-    return labels, total
+            tk = t * k + s
+            for j in range(j0, len(pnode)):
+                if pkey[j] != tk:
+                    break
+                y = pnode[j]
+                if self.lab[y] != t or not self.fits(s, t, w[x], w[y]):
+                    continue
+                gx, tie_x = self.gain(x, s, t)
+                if tie_x <= 0 or not self.leaves(x, s):
+                    break
+                self.move(x, s, t)
+                gy, tie_y = self.gain(y, t, s)
+                if gx + gy > EPS and tie_y > 0 and self.leaves(y, t):
+                    self.move(y, t, s)
+                    swapped += w[x] + w[y]
+                    break
+                self.move(x, t, s)  # undo
+        return swapped
 
 
-def _candidates(labels, u, v, c, movable, xy, cx, cy, mu):
-    """Boundary nodes with a positive-gain move, best gain first."""
-    lu, lv = labels[u], labels[v]
-    cross = lu != lv
+def _candidates(state: _State, best_only: bool):
+    """Boundary nodes and the neighbouring areas they could move to, with gains.
+
+    With ``best_only``, one entry per node (its best positive-gain target), best
+    gain first; otherwise every (node, neighbouring area) pair, any gain.
+    """
+    labels = state.labels()
+    u, v, c, movable = state.u, state.v, state.c, state.movable
+    k = len(state.size)
+    size = np.asarray(state.size, dtype=float)
+    cx = np.asarray(state.sx) / np.maximum(size, 1)
+    cy = np.asarray(state.sy) / np.maximum(size, 1)
+    xy = state.xy
+    empty = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    if not (labels[u] != labels[v]).any():
+        return empty
     # Tie of each node to each neighbouring area (own area included).
     node = np.r_[u, v]
-    area = np.r_[lv, lu]
+    area = np.r_[labels[v], labels[u]]
     cost = np.r_[c, c]
-    k = int(labels.max()) + 1
     key = node.astype(np.int64) * k + area
     keys, inv = np.unique(key, return_inverse=True)
     tie = np.bincount(inv.ravel(), cost)
@@ -143,16 +285,20 @@ def _candidates(labels, u, v, c, movable, xy, cx, cy, mu):
     own_tie[kn[own]] = tie[own]
     gain = tie - own_tie[kn]
     own_l = labels[kn]
-    gain += mu * (
+    gain += state.mu * (
         (xy[kn, 0] - cx[own_l]) ** 2
         + (xy[kn, 1] - cy[own_l]) ** 2
         - (xy[kn, 0] - cx[ka]) ** 2
         - (xy[kn, 1] - cy[ka]) ** 2
     )
-    ok = ~own & (gain > 1e-9) & movable[ka] & movable[labels[kn]]
-    if not cross.any() or not ok.any():
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    ok = ~own & movable[ka] & movable[own_l]
+    if best_only:
+        ok &= gain > EPS
+    if not ok.any():
+        return empty
     kn, ka, gain = kn[ok], ka[ok], gain[ok]
+    if not best_only:
+        return kn, ka, gain
     order = np.lexsort((ka, kn, -gain))
     kn, ka, gain = kn[order], ka[order], gain[order]
     _, first = np.unique(kn, return_index=True)
@@ -160,7 +306,7 @@ def _candidates(labels, u, v, c, movable, xy, cx, cy, mu):
     return kn[first], ka[first], gain[first]
 
 
-def _stays_connected(x: int, s: int, lab: np.ndarray, ip: list, nb: list) -> bool:
+def _stays_connected(x: int, s: int, lab, ip: list, nb: list) -> bool:
     """Whether area ``s`` stays connected when node ``x`` leaves it."""
     same = [nb[j] for j in range(ip[x], ip[x + 1]) if lab[nb[j]] == s]
     if not same:

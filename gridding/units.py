@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gridding.graph import component_labels
-from gridding.partition import Bounds, divide, plan
+from gridding.partition import Bounds, divide_units, plan
 
 
 @dataclass
@@ -181,26 +181,32 @@ def partition_graph(
     # Inside a merged unit the soft edges are what holds it together.
     same = unit[u] == unit[v]
     use = same & (~soft | merged[unit[u]])
-    eu, ev, ec, eunit = u[use], v[use], cost[use], unit[u[use]]
-    order = np.argsort(unit, kind="stable")
-    starts = np.searchsorted(unit[order], np.arange(nunits + 1))
-    local = np.empty(n, dtype=np.int64)
-    local[order] = np.arange(n) - np.repeat(starts[:-1], np.diff(starts))
-    eorder = np.argsort(eunit, kind="stable")
-    estarts = np.searchsorted(eunit[eorder], np.arange(nunits + 1))
-
-    labels = np.empty(n, dtype=np.int64)
+    eu, ev, ec = u[use], v[use], cost[use]
+    totals = np.bincount(unit, weight, minlength=nunits).astype(np.int64).tolist()
+    plans = [plan(t, bounds) for t in totals]
+    ks = np.array([p.k for p in plans], dtype=np.int64)
+    local, exact, unit_notes = divide_units(
+        xy,
+        weight,
+        eu,
+        ev,
+        ec,
+        unit,
+        ks,
+        np.array([p.lo for p in plans], dtype=np.int64),
+        np.array([p.hi for p in plans], dtype=np.int64),
+        rng,
+    )
+    offset = np.cumsum(ks) - ks
+    labels = local + offset[unit]
+    # One node of each unit, for its village.
+    first = np.full(nunits, n, dtype=np.int64)
+    np.minimum.at(first, unit, np.arange(n))
+    nodes_of = np.bincount(unit, minlength=nunits)
     reports: list[UnitReport] = []
-    offset = 0
     for t in range(nunits):
-        nodes = order[starts[t] : starts[t + 1]]
-        es = eorder[estarts[t] : estarts[t + 1]]
-        w = weight[nodes]
-        p = plan(int(w.sum()), bounds)
-        res = divide(xy[nodes], w, local[eu[es]], local[ev[es]], ec[es], p.k, p.lo, p.hi, rng)
-        labels[nodes] = res.labels + offset
-        offset += p.k
-        notes = list(res.notes)
+        p = plans[t]
+        notes = list(unit_notes[t])
         if not p.feasible:
             notes.insert(
                 0,
@@ -211,12 +217,12 @@ def partition_graph(
             notes.append(f"joined {pieces[t]} pieces across a barrier or gap to fit the bounds")
         reports.append(
             UnitReport(
-                group=int(group[nodes[0]]),
-                nodes=len(nodes),
+                group=int(group[first[t]]),
+                nodes=int(nodes_of[t]),
                 total=p.total,
                 areas=p.k,
-                feasible=p.feasible and res.exact,
-                exact=res.exact,
+                feasible=p.feasible and bool(exact[t]),
+                exact=bool(exact[t]),
                 lo=p.lo,
                 hi=p.hi,
                 pieces=int(pieces[t]),
