@@ -123,10 +123,21 @@ def test_audit_log_is_append_only(connection):
 
 
 def test_seeded_catalogue(connection):
-    names = dict(connection.execute(text("SELECT code, name_zh FROM incident_category")).all())
-    assert names["01"] == "环境卫生"
-    assert names["08"] == "民生诉求"
-    assert len(names) == 8
+    top = dict(
+        connection.execute(
+            text("SELECT code, name_zh FROM incident_category WHERE parent_code IS NULL")
+        ).all()
+    )
+    assert top["01"] == "环境卫生"
+    assert top["08"] == "民生诉求"
+    assert len(top) == 8
+    orphans = connection.execute(
+        text(
+            "SELECT count(*) FROM incident_category c WHERE parent_code IS NOT NULL"
+            " AND left(c.code, 2) <> c.parent_code"
+        )
+    ).scalar_one()  # sub-categories are coded under their class: 0101 under 01
+    assert orphans == 0
     open_ = set(
         connection.execute(text("SELECT code FROM incident_status WHERE is_open")).scalars()
     )
