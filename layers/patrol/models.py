@@ -48,3 +48,5 @@ class PatrolTrack(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     geom = mapped_column(geometry("LINESTRINGM", dimension=3), nullable=False)
+    #: The check against the route: lane and checkpoint shares, dwell, delays.
+    report: Mapped[dict] = mapped_column(JSONB, server_default="{}")

@@ -1,0 +1,145 @@
+"""Reading patrol routes and tracks within a user's areas."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from layers.accounts.access import Principal, Scope
+from layers.errors import NotFound
+
+
+def _villages_sql(scope: Scope) -> tuple[str, dict]:
+    """Villages whose patrol data the scope covers (a grid grant covers its village's patrol)."""
+    if scope.all:
+        return "true", {}
+    return (
+        "(r.village_id = ANY(:villages) OR r.village_id IN"
+        " (SELECT village_id FROM grid WHERE id = ANY(:grids)))",
+        {"villages": sorted(scope.villages), "grids": sorted(scope.grids)},
+    )
+
+
+def _bbox_sql(bbox: tuple[float, float, float, float] | None) -> tuple[str, dict]:
+    if bbox is None:
+        return "true", {}
+    return "r.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4490)", dict(
+        zip(("x0", "y0", "x1", "y1"), bbox, strict=True)
+    )
+
+
+def route_features(
+    session: Session,
+    principal: Principal | None,
+    village: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> dict:
+    """Visible routes as GeoJSON (newest first, at most 200)."""
+    scope = principal.scope("track") if principal else Scope()
+    if scope.empty:
+        return {"type": "FeatureCollection", "features": []}
+    where, params = _villages_sql(scope)
+    in_view, view = _bbox_sql(bbox)
+    rows = session.execute(
+        text(
+            "SELECT r.id, r.name, r.mode, r.length_m, r.params, r.created_at, v.code,"
+            " ST_AsGeoJSON(r.geom, 7) FROM patrol_route r JOIN village v ON v.id = r.village_id"
+            f" WHERE {where} AND {in_view} AND (CAST(:code AS text) IS NULL OR v.code = :code)"
+            " ORDER BY r.id DESC LIMIT 200"
+        ),
+        {**params, **view, "code": village},
+    ).all()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": r[0],
+                "geometry": json.loads(r[7]),
+                "properties": {
+                    "id": r[0],
+                    "name": r[1],
+                    "mode": r[2],
+                    "length_m": round(r[3], 1),
+                    "stops": r[4].get("stops", []),
+                    "created_at": r[5].isoformat(),
+                    "village": r[6],
+                },
+            }
+            for r in rows
+        ],
+    }
+
+
+def check_route_visible(session: Session, principal: Principal | None, route_id: int) -> None:
+    """:class:`NotFound` unless the route lies in the user's patrol areas."""
+    scope = principal.scope("track") if principal else Scope()
+    if scope.empty:
+        raise NotFound(route_id)
+    where, params = _villages_sql(scope)
+    found = session.execute(
+        text(f"SELECT 1 FROM patrol_route r WHERE r.id = :id AND {where}"),
+        {**params, "id": route_id},
+    ).scalar()
+    if not found:
+        raise NotFound(route_id)
+
+
+def track_features(
+    session: Session,
+    principal: Principal | None,
+    route_id: int | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> dict:
+    """Visible walked tracks (2D lines) with their check, newest first (at most 200)."""
+    scope = principal.scope("track") if principal else Scope()
+    if scope.empty:
+        return {"type": "FeatureCollection", "features": []}
+    where, params = _villages_sql(scope)
+    in_view, view = _bbox_sql(bbox)
+    rows = session.execute(
+        text(
+            "SELECT r.id, r.route_id, r.started_at, r.ended_at, r.report,"
+            " ST_AsGeoJSON(ST_Force2D(r.geom), 7) FROM patrol_track r"
+            f" WHERE {where} AND {in_view}"
+            " AND (CAST(:route AS int) IS NULL OR r.route_id = :route)"
+            " ORDER BY r.id DESC LIMIT 200"
+        ),
+        {**params, **view, "route": route_id},
+    ).all()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": r[0],
+                "geometry": json.loads(r[5]),
+                "properties": {
+                    "id": r[0],
+                    "route_id": r[1],
+                    "started_at": r[2].isoformat(),
+                    "ended_at": r[3].isoformat(),
+                    **r[4],
+                },
+            }
+            for r in rows
+        ],
+    }
+
+
+def checkpoint_features(routes: dict) -> dict:
+    """The stops of the given routes (budget routes stop at hotspots) as points."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [stop["lon"], stop["lat"]]},
+                "properties": {"route_id": f["id"], "n": n + 1, **stop},
+            }
+            for f in routes["features"]
+            for n, stop in enumerate(f["properties"]["stops"])
+        ],
+    }
