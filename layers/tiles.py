@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, select, true
+from sqlalchemy import ColumnElement, and_, func, literal_column, select, text, true
 from sqlalchemy.orm import Session
 
 from layers.accounts.access import Principal, scope_clause
@@ -60,6 +60,8 @@ def tile(
     check_tile(z, x, y)
     if z < spec.min_zoom:
         return b""
+    if layer == "households":
+        return _households(session, principal, z, x, y)
     m = spec.model
     visible: ColumnElement[bool] = true()
     if spec.kind is not None:
@@ -82,4 +84,30 @@ def tile(
     )
     query = select(func.ST_AsMVT(literal_column("t"), layer, EXTENT, "geom")).select_from(rows)
     data = session.scalar(query)
+    return bytes(data) if data else b""
+
+
+def _households(session: Session, principal: Principal | None, z: int, x: int, y: int) -> bytes:
+    """Household tiles from ``tile_households`` (migration 0006), which applies both scopes.
+
+    Under row-level security PostgreSQL may not use the GiST index for PostGIS's
+    ``&&`` (not LEAKPROOF), and every tile scanned the whole table. The function
+    runs as the table owner and checks the app's scope (passed here) *and* the
+    database's (the transaction's settings), as the policy would.
+    """
+    scope = principal.scope("household") if principal else None
+    if scope is None or scope.empty:
+        return b""
+    data = session.scalar(
+        text("SELECT tile_households(:z, :x, :y, :all, :villages, :grids, :areas)"),
+        {
+            "z": z,
+            "x": x,
+            "y": y,
+            "all": scope.all,
+            "villages": sorted(scope.villages),
+            "grids": sorted(scope.grids),
+            "areas": sorted(scope.areas),
+        },
+    )
     return bytes(data) if data else b""

@@ -194,3 +194,76 @@ def test_user_add_grant_revoke_list(cli_db, tmp_path):
     )
     assert unknown.returncode == 1
     assert "未知角色" in unknown.stderr
+
+
+def test_patrol_plan_gpx_check_and_hotspots_refusal(cli_db, tmp_path):
+    import numpy as np
+    import shapely
+
+    from layers.patrol.gpx import read_gpx, write_gpx
+    from layers.patrol.synthetic import simulate_track
+
+    code = "130999500201"
+    villages = tmp_path / "v.geojson"
+    gpd.GeoDataFrame(
+        {"code": [code], "name": ["巡逻村"]}, geometry=[box(116.50, 38.50, 116.51, 38.51)], crs=4490
+    ).to_file(villages)
+    lanes = tmp_path / "lanes.geojson"
+    rows = [
+        shapely.LineString([(116.501, 38.501 + i * 0.002), (116.509, 38.501 + i * 0.002)])
+        for i in range(4)
+    ]
+    rows += [
+        shapely.LineString([(116.501 + i * 0.004, 38.501), (116.501 + i * 0.004, 38.507)])
+        for i in range(3)
+    ]
+    gpd.GeoDataFrame(
+        {"name": [f"巷{i}" for i in range(len(rows))]}, geometry=rows, crs=4490
+    ).to_file(lanes)
+    for path, layer in ((villages, "villages"), (lanes, "lanes")):
+        assert (
+            run("import", str(path), "--layer", layer, url=cli_db, tmp_path=tmp_path).returncode
+            == 0
+        )
+
+    plan = run("patrol", "plan", "--area", code, "--mode", "cover", url=cli_db, tmp_path=tmp_path)
+    assert plan.returncode == 0, plan.stderr
+    route = json.loads(plan.stdout)
+    gpx_path = tmp_path / "route.gpx"
+    assert (
+        run(
+            "patrol", "gpx", str(route["route_id"]), str(gpx_path), url=cli_db, tmp_path=tmp_path
+        ).returncode
+        == 0
+    )
+    planned = read_gpx(gpx_path.read_bytes())
+    x, y, t = simulate_track(shapely.LineString(np.column_stack(planned.xy())), seed=2)
+    walked = tmp_path / "walked.gpx"
+    walked.write_text(
+        write_gpx(shapely.LineString(np.column_stack([x, y])), crs="EPSG:4548", times=t)
+    )
+    check = run(
+        "patrol", "check", str(route["route_id"]), str(walked), url=cli_db, tmp_path=tmp_path
+    )
+    assert check.returncode == 0, check.stderr
+    assert json.loads(check.stdout)["lane_share"] >= 0.95
+
+    broken = tmp_path / "broken.gpx"
+    broken.write_text("<gpx><trk>")
+    out = run("patrol", "check", str(route["route_id"]), str(broken), url=cli_db, tmp_path=tmp_path)
+    assert out.returncode == 1
+    assert "GPX" in out.stderr
+    assert "Traceback" not in out.stderr
+
+    none = run(
+        "hotspots",
+        "run",
+        "--since",
+        "2001-01-01",
+        "--until",
+        "2001-12-31",
+        url=cli_db,
+        tmp_path=tmp_path,
+    )
+    assert none.returncode == 1
+    assert "没有事件" in none.stderr

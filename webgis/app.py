@@ -41,8 +41,28 @@ def create_app(
     # Folium's asset lists are process-wide; point them at static/vendor once.
     use_local_assets(app.static_url_path + "/vendor")
 
-    from webgis.blueprints import api, pages, tiles
+    from webgis.blueprints import (
+        api,
+        boundaries,
+        incidents,
+        maps,
+        open311,
+        pages,
+        patrol,
+        reports,
+        tiles,
+    )
 
-    for blueprint in (pages.bp, api.bp, tiles.bp):
+    for blueprint in (
+        pages.bp,
+        api.bp,
+        tiles.bp,
+        maps.bp,
+        boundaries.bp,
+        incidents.bp,
+        reports.bp,
+        open311.bp,
+        patrol.bp,
+    ):
         app.register_blueprint(blueprint)
     return app

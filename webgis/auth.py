@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -27,7 +28,7 @@ from flask import (
 )
 
 from layers.accounts import audit
-from layers.accounts.access import Principal, load_principal
+from layers.accounts.access import Principal, apply_scope, load_principal
 from layers.accounts.login import LoginRefused, authenticate
 from layers.accounts.sessions import create_session, load_session, revoke, utcnow
 from webgis.db import session
@@ -37,7 +38,20 @@ bp = Blueprint("auth", __name__)
 COOKIE = "wangge_session"
 PRE_CSRF_COOKIE = "wangge_login_csrf"
 #: Endpoints anyone may reach; everything else needs a signed-in user.
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "static", "pages.healthz"})
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "auth.login",
+        "static",
+        "pages.healthz",
+        # Open311 GeoReport v2: GETs are public; the POST carries an api_key instead of a
+        # session, so it is exempt from the session's CSRF check (no cookie authorises it).
+        "open311.services",
+        "open311.service",
+        "open311.requests",
+        "open311.request_one",
+        "open311.create_request",
+    }
+)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -69,11 +83,16 @@ def _load_user():
     g.login = None
     token = request.cookies.get(COOKIE)
     if token:
-        login = load_session(session(), token, now=utcnow())
+        db = session()
+        login = load_session(db, token, now=utcnow())
         if login is not None:
             g.login = login
-            g.principal = load_principal(session(), login.user_id)
-            session().commit()  # the touch of last_seen_at, and nothing else pending
+            g.principal = _principal(db, login)
+            if login.touched:
+                db.commit()  # keeps the session alive; the next transaction gets the scope
+            else:
+                # This transaction began before we knew the user: give it the scope now.
+                apply_scope(db.connection(), g.principal)
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if g.principal is None:
@@ -97,6 +116,25 @@ def _same_site(url: str | None) -> str | None:
     if parts.netloc != request.host:
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+#: Principals by session, for a few seconds: a map page asks for dozens of tiles at once,
+#: and loading grants costs several queries. Revocation is not delayed by this: the
+#: session itself is checked on every request, and a grant change ends the sessions.
+_PRINCIPALS: dict[str, tuple[float, Principal | None]] = {}
+PRINCIPAL_TTL_S = 30.0
+
+
+def _principal(db, login) -> Principal | None:
+    now = time.monotonic()
+    cached = _PRINCIPALS.get(login.token_hash)
+    if cached is not None and now - cached[0] < PRINCIPAL_TTL_S:
+        return cached[1]
+    if len(_PRINCIPALS) > 10_000:  # bounded: drop everything rather than track ages
+        _PRINCIPALS.clear()
+    principal = load_principal(db, login.user_id)
+    _PRINCIPALS[login.token_hash] = (now, principal)
+    return principal
 
 
 def _safe_next(target: str | None) -> str:

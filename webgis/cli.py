@@ -32,6 +32,20 @@ def _session() -> Session:
     return Session(make_engine(current_app.config["DATABASE_URL"]))
 
 
+def _layers_call(fn, *args, **kwargs):
+    """Run a layers function in a committed transaction; its refusals become clean exits."""
+    from layers.accounts.passwords import PasswordPolicyError
+    from layers.errors import Invalid, NotFound
+
+    with _session() as s:
+        try:
+            result = fn(s, *args, **kwargs)
+        except (Invalid, NotFound, PasswordPolicyError) as exc:
+            raise click.ClickException(getattr(exc, "message", None) or str(exc)) from exc
+        s.commit()
+    return result
+
+
 # -- database ------------------------------------------------------------------------------
 
 
@@ -239,7 +253,6 @@ def grid_run(villages, all_villages, lo, hi, street_min, street_max, seed) -> No
     """Partition households into captain areas and store them (pinned areas are kept)."""
     from gridding import Bounds, Scheme
     from layers.captains.gridrun import run_gridding
-    from layers.errors import Invalid, NotFound
 
     if bool(villages) == all_villages:
         raise click.UsageError("give --village CODE (one or more) or --all")
@@ -247,12 +260,7 @@ def grid_run(villages, all_villages, lo, hi, street_min, street_max, seed) -> No
         scheme = Scheme(lane=Bounds(lo, hi), street=Bounds(street_min, street_max))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
-    with _session() as s:
-        try:
-            result = run_gridding(s, list(villages) or None, scheme=scheme, seed=seed)
-        except (Invalid, NotFound) as exc:
-            raise click.ClickException(getattr(exc, "message", None) or str(exc)) from exc
-        s.commit()
+    result = _layers_call(run_gridding, list(villages) or None, scheme=scheme, seed=seed)
     infeasible = [r for r in result.village_reports if not r["feasible"]]
     click.echo(
         json.dumps(
@@ -282,6 +290,83 @@ def grid_run(villages, all_villages, lo, hi, street_min, street_max, seed) -> No
     )
 
 
+# -- hotspots and patrol ------------------------------------------------------------------
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@cli.group()
+def hotspots() -> None:
+    """Hazard hotspots of the incidents (Getis–Ord Gi* with false discovery rate control)."""
+
+
+@hotspots.command("run")
+@click.option("--category", help="Top-level category code, 01–08 (all when omitted).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day [a year ago].")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day [today].")
+@click.option("--cell", "cell_m", default=75.0, show_default=True, help="Cell size in metres.")
+@click.option("--alpha", default=0.05, show_default=True, help="False discovery rate.")
+def hotspots_run(category, since, until, cell_m, alpha) -> None:
+    """Compute and store a hotspot run; print its figures and hotspots as JSON."""
+    from datetime import timedelta
+
+    from layers.hotspots.runs import run_hotspots
+
+    until = (until or datetime.now()).date()
+    since = since.date() if since else until - timedelta(days=365)
+    _echo_json(
+        _layers_call(
+            run_hotspots, since=since, until=until, category=category, cell_m=cell_m, alpha=alpha
+        )
+    )
+
+
+@cli.group()
+def patrol() -> None:
+    """Patrol routes: plan them, export them as GPX, check walked tracks."""
+
+
+@patrol.command("plan")
+@click.option("--area", required=True, help="Village code.")
+@click.option("--mode", type=click.Choice(["cover", "budget"]), default="cover", show_default=True)
+@click.option("--minutes", default=60.0, show_default=True, help="Time budget (budget mode).")
+@click.option("--stop", "stop_min", default=12.0, show_default=True, help="Minutes per stop.")
+@click.option("--seed", default=0, show_default=True, help="Varies the order (e.g. the day).")
+def patrol_plan(area, mode, minutes, stop_min, seed) -> None:
+    """Plan and store a route for a village; print it as JSON."""
+    from layers.patrol.service import plan_route
+
+    _echo_json(
+        _layers_call(plan_route, area, mode=mode, minutes=minutes, stop_min=stop_min, seed=seed)
+    )
+
+
+@patrol.command("check")
+@click.argument("route_id", type=int)
+@click.argument("track", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def patrol_check(route_id: int, track: Path) -> None:
+    """Check a walked GPX TRACK against route ROUTE_ID; print the check as JSON."""
+    from layers.patrol.gpx import MAX_GPX_BYTES
+    from layers.patrol.service import check_walk
+
+    if track.stat().st_size > MAX_GPX_BYTES:
+        raise click.ClickException("GPX 文件超过 10 MB / the GPX file is over 10 MB")
+    _echo_json(_layers_call(check_walk, route_id, track.read_bytes()))
+
+
+@patrol.command("gpx")
+@click.argument("route_id", type=int)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def patrol_gpx(route_id: int, out: Path) -> None:
+    """Write route ROUTE_ID as GPX to OUT (for phones)."""
+    from layers.patrol.service import route_gpx
+
+    out.write_text(_layers_call(route_gpx, route_id), encoding="utf-8")
+    click.echo(str(out))
+
+
 # -- users ---------------------------------------------------------------------------------
 
 
@@ -294,19 +379,6 @@ ROLE = click.option("--role", required=True, help="town_admin, grid_officer, com
 AREA = click.option("--area", required=True, help="Area code: town, village, grid or captain area.")
 
 
-def _user_call(fn, *args, **kwargs):
-    from layers.accounts.passwords import PasswordPolicyError
-    from layers.errors import Invalid, NotFound
-
-    with _session() as s:
-        try:
-            result = fn(s, *args, **kwargs)
-        except (Invalid, NotFound, PasswordPolicyError) as exc:
-            raise click.ClickException(getattr(exc, "message", None) or str(exc.args[0])) from exc
-        s.commit()
-    return result
-
-
 @user.command("add")
 @click.argument("name")
 @ROLE
@@ -317,7 +389,7 @@ def user_add(name: str, role: str, area: str, display_name: str | None, password
     """Create user NAME with ROLE on AREA."""
     from layers.accounts.admin import add_user
 
-    _user_call(add_user, name, password, role=role, area=area, display_name=display_name)
+    _layers_call(add_user, name, password, role=role, area=area, display_name=display_name)
     click.echo(f"added {name}: {role} @ {area}")
 
 
@@ -329,7 +401,7 @@ def user_grant(name: str, role: str, area: str) -> None:
     """Give user NAME another ROLE on AREA (ends the user's sessions)."""
     from layers.accounts.admin import grant
 
-    _user_call(grant, name, role=role, area=area)
+    _layers_call(grant, name, role=role, area=area)
     click.echo(f"granted {name}: {role} @ {area}")
 
 
@@ -341,7 +413,7 @@ def user_revoke(name: str, role: str, area: str) -> None:
     """Take ROLE on AREA from user NAME (ends the user's sessions)."""
     from layers.accounts.admin import revoke
 
-    _user_call(revoke, name, role=role, area=area)
+    _layers_call(revoke, name, role=role, area=area)
     click.echo(f"revoked {name}: {role} @ {area}")
 
 
@@ -357,3 +429,45 @@ def user_list() -> None:
 
 def main() -> None:
     cli(prog_name="wangge")
+
+
+# -- the incident loop: Open311 keys and the timeout sweep (issue 6) ------------------------
+
+
+@cli.group()
+def apikey() -> None:
+    """Open311 API keys."""
+
+
+@apikey.command("create")
+@click.argument("name")
+@click.option("--area", help="Town, village or grid code whose full records the key may read.")
+def apikey_create(name: str, area: str | None) -> None:
+    """Create key NAME; the key is printed once, as the last line."""
+    from layers.errors import Invalid
+    from layers.incidents.apikeys import create_api_key
+
+    with _session() as s:
+        try:
+            token = create_api_key(s, name, area)
+        except Invalid as exc:
+            raise click.ClickException(exc.message) from exc
+        s.commit()
+    click.echo(f"created API key {name}" + (f" for area {area}" if area else ""))
+    click.echo(token)
+
+
+@cli.group()
+def incident() -> None:
+    """The incident loop."""
+
+
+@incident.command("sweep")
+def incident_sweep() -> None:
+    """Escalate overdue cases one level (run it from a timer, e.g. every 10 minutes)."""
+    from layers.incidents.sla import escalate_overdue, load_calendar, system_clock
+
+    with _session() as s:
+        ids = escalate_overdue(s, system_clock(), load_calendar(s))
+        s.commit()
+    click.echo(f"escalated {len(ids)}")

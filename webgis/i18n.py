@@ -53,6 +53,71 @@ MESSAGES: dict[str, dict[str, str]] = {
     "incident.description": {"zh-CN": "描述", "en": "Description"},
     "incident.history": {"zh-CN": "办理经过", "en": "History"},
     "incident.grid": {"zh-CN": "网格", "en": "Grid"},
+    "map.township": {"zh-CN": "全镇地图", "en": "Township map"},
+    "map.incidents": {"zh-CN": "事件地图", "en": "Incident map"},
+    "map.patrol": {"zh-CN": "巡逻地图", "en": "Patrol map"},
+    "map.edit": {"zh-CN": "边界编辑", "en": "Edit boundaries"},
+    "map.water": {"zh-CN": "水系", "en": "Water"},
+    "map.villages": {"zh-CN": "村/社区", "en": "Villages"},
+    "map.streets": {"zh-CN": "街道", "en": "Streets"},
+    "map.lanes": {"zh-CN": "巷道", "en": "Lanes"},
+    "map.grids": {"zh-CN": "网格", "en": "Grids"},
+    "map.captain_areas": {"zh-CN": "街长/巷长片区", "en": "Captain areas"},
+    "map.info.title": {
+        "zh-CN": "点击区域查看负责人",
+        "en": "Click an area to see who answers for it",
+    },
+    "map.info.households": {"zh-CN": "户数", "en": "Households"},
+    "map.info.none": {"zh-CN": "暂无负责人信息", "en": "No one on record"},
+    "map.loading": {"zh-CN": "正在加载…", "en": "Loading…"},
+    "map.error": {"zh-CN": "加载失败", "en": "Could not load"},
+    "edit.kind": {"zh-CN": "编辑对象", "en": "Editing"},
+    "edit.level": {"zh-CN": "级网格", "en": "-level grids"},
+    "edit.help": {
+        "zh-CN": "用左侧工具栏绘制、修改或删除边界；保存前服务器会检查边界是否有效、"
+        "是否在上级区域内、是否与相邻区域重叠。",
+        "en": "Draw, reshape or delete boundaries with the toolbar. The server checks"
+        " each shape is valid, inside its parent and clear of its neighbours.",
+    },
+    "edit.saved": {"zh-CN": "已保存", "en": "Saved"},
+    "edit.refused": {"zh-CN": "未保存", "en": "Not saved"},
+    "edit.conflict": {"zh-CN": "版本冲突", "en": "Conflict"},
+    "edit.households": {"zh-CN": "户数", "en": "Households"},
+    "edit.rule": {"zh-CN": "规模要求", "en": "Size rule"},
+    "edit.within": {"zh-CN": "符合", "en": "within the rule"},
+    "edit.outside": {"zh-CN": "不符合", "en": "outside the rule"},
+    "edit.deleted": {"zh-CN": "已删除", "en": "Deleted"},
+    "edit.draft": {"zh-CN": "未保存的草稿", "en": "Unsaved drafts"},
+    "edit.resave": {
+        "zh-CN": "在最新版本上保存我的草稿",
+        "en": "Save my draft over the latest version",
+    },
+    "edit.discard": {"zh-CN": "放弃草稿", "en": "Discard the draft"},
+    "edit.theirs": {"zh-CN": "他人保存的版本（虚线）", "en": "The other edit (dashed)"},
+    "edit.split": {"zh-CN": "分割", "en": "Split"},
+    "incidents.filter": {"zh-CN": "筛选", "en": "Filter"},
+    "incidents.all": {"zh-CN": "全部", "en": "All"},
+    "incidents.since": {"zh-CN": "起始日期", "en": "From"},
+    "incidents.until": {"zh-CN": "截止日期", "en": "To"},
+    "incidents.heat": {"zh-CN": "热力图", "en": "Heat map"},
+    "incidents.count": {"zh-CN": "条事件", "en": "incidents"},
+    "incidents.truncated": {
+        "zh-CN": "只显示最近的 5000 条，请缩小范围",
+        "en": "Showing the latest 5,000 only: narrow the filters",
+    },
+    "patrol.routes": {"zh-CN": "巡逻路线", "en": "Routes"},
+    "patrol.checkpoints": {"zh-CN": "打卡点", "en": "Checkpoints"},
+    "patrol.hotspots": {"zh-CN": "隐患热点", "en": "Hotspots"},
+    "patrol.tracks": {"zh-CN": "巡逻轨迹", "en": "Tracks walked"},
+    "grid.title": {"zh-CN": "网格公示", "en": "Grid notice board"},
+    "grid.team": {"zh-CN": "铁三角", "en": "Grid team"},
+    "grid.captains": {"zh-CN": "街长、巷长及其片区", "en": "Captains and their areas"},
+    "grid.street_captains": {"zh-CN": "街长", "en": "Street captains"},
+    "grid.children": {"zh-CN": "下级网格", "en": "Sub-grids"},
+    "grid.outline": {"zh-CN": "网格边界", "en": "Grid outline"},
+    "grid.level": {"zh-CN": "级别", "en": "Level"},
+    "grid.area": {"zh-CN": "片区", "en": "Area"},
+    "role": {"zh-CN": "职责", "en": "Duty"},
 }
 
 
@@ -83,3 +148,37 @@ def init_app(app: Flask) -> None:
         return response
 
     app.jinja_env.globals.update(_=translate, current_language=current_language)
+
+
+# The incident loop's pages (report page, my reports, dashboard).
+MESSAGES.update(
+    {
+        "report.title": {"zh-CN": "随手拍上报", "en": "Report a problem"},
+        "report.map": {"zh-CN": "地图：点选位置", "en": "Map: tap the place"},
+        "report.tap": {
+            "zh-CN": "在地图上点选位置，或使用手机定位。",
+            "en": "Tap the place on the map, or use the phone's position.",
+        },
+        "report.locate": {"zh-CN": "使用我的位置", "en": "Use my position"},
+        "report.choose": {"zh-CN": "请选择类别", "en": "Choose a category"},
+        "report.photos": {
+            "zh-CN": "照片（最多 3 张，每张 ≤10 MB）",
+            "en": "Photos (up to 3, ≤10 MB each)",
+        },
+        "report.submit": {"zh-CN": "上报", "en": "Send report"},
+        "report.mine": {"zh-CN": "我的上报", "en": "My reports"},
+        "dashboard.title": {"zh-CN": "事件统计", "en": "Incident statistics"},
+        "dashboard.area": {"zh-CN": "区域", "en": "Area"},
+        "dashboard.month": {"zh-CN": "月份", "en": "Month"},
+        "dashboard.reported": {"zh-CN": "上报数", "en": "Reported"},
+        "dashboard.closed": {"zh-CN": "结案数", "en": "Closed"},
+        "dashboard.on_time": {"zh-CN": "按期结案数", "en": "Closed on time"},
+        "dashboard.due": {"zh-CN": "应结案数", "en": "Due"},
+        "dashboard.deferred": {"zh-CN": "缓办数", "en": "Deferred"},
+        "dashboard.rework": {"zh-CN": "返工数", "en": "Rework"},
+        "dashboard.median": {"zh-CN": "结案时长中位数（小时）", "en": "Median hours to close"},
+        "dashboard.satisfaction": {"zh-CN": "满意度", "en": "Satisfaction"},
+        "dashboard.closure_rate": {"zh-CN": "结案率", "en": "Closure rate"},
+        "dashboard.on_time_rate": {"zh-CN": "按期结案率", "en": "On-time closure rate"},
+    }
+)

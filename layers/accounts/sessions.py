@@ -26,6 +26,8 @@ class LoginSession:
     user_id: int
     csrf_token: str
     token_hash: str
+    #: Whether this lookup moved last_seen_at (the caller must commit it).
+    touched: bool = False
 
 
 def _hash(token: str) -> str:
@@ -72,12 +74,13 @@ def load_session(session: Session, token: str | None, *, now: datetime) -> Login
         return None
     if now >= row.expires_at or now - row.last_seen_at >= IDLE:
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    touched = now - row.last_seen_at >= TOUCH_EVERY
+    if touched:
         session.execute(
             text("UPDATE user_session SET last_seen_at = :now WHERE token_hash = :h"),
             {"now": now, "h": _hash(token)},
         )
-    return LoginSession(row.user_id, row.csrf_token, _hash(token))
+    return LoginSession(row.user_id, row.csrf_token, _hash(token), touched)
 
 
 def revoke(session: Session, token_hash: str, *, now: datetime) -> None:

@@ -1,0 +1,237 @@
+// The boundary editor: Leaflet.draw on the boundaries the user may edit; each
+// create, reshape or delete goes to /api/boundaries with the CSRF header. A
+// refused or conflicting save is kept as a draft in localStorage (nothing the
+// officer drew is lost); a conflict also shows the other edit, dashed.
+(function () {
+  "use strict";
+  var W = window.W, map = window.wangge.map, cfg = window.W.cfg;
+  var PREFIX = "wangge.boundary.";
+  var select = document.getElementById("edit-level");
+  var countBox = document.getElementById("count");
+  var messageBox = document.getElementById("message");
+  var draftBox = document.getElementById("drafts");
+
+  var items = new L.FeatureGroup().addTo(map);   // editable boundaries
+  var theirs = L.layerGroup().addTo(map);         // the other edit after a conflict
+  var marks = L.layerGroup().addTo(map);          // where a shape was refused
+  var OK = {color: "#1864ab", weight: 2, fillOpacity: 0.1};
+  var BAD = {color: "#b42318", weight: 2, dashArray: "6 4", fillOpacity: 0.15};
+
+  var drawControl = new L.Control.Draw({
+    position: "topleft",
+    draw: {
+      // The server judges validity (and says where it fails), so drawing a
+      // crossing ring is allowed here rather than silently blocked.
+      polygon: {allowIntersection: true, showArea: false, shapeOptions: OK},
+      rectangle: {showArea: false, shapeOptions: OK},
+      polyline: false, circle: false, marker: false, circlemarker: false
+    },
+    edit: {featureGroup: items, remove: true}
+  });
+  map.addControl(drawControl);
+
+  function current() {
+    var v = select.value.split(":");
+    return {kind: v[0], level: v[1] ? parseInt(v[1], 10) : null};
+  }
+
+  function say(kind, text, where) {
+    messageBox.className = "message " + kind;
+    messageBox.replaceChildren(W.el("span", {}, text));
+    marks.clearLayers();
+    if (where) {
+      var tip = W.el("span", {"class": "shape-error-text"}, text);
+      L.circleMarker([where[1], where[0]], {radius: 9, color: "#b42318", className: "shape-error"})
+        .bindTooltip(tip, {permanent: true, direction: "right"}).addTo(marks);
+    }
+  }
+
+  function showCount(data) {
+    var parts = [W.el("span", {}, W.t("edit.households") + ": "),
+                 W.el("b", {"data-field": "households"}, data.households === null ? "–" : data.households)];
+    if (data.rule) {
+      parts.push(W.el("span", {}, " · " + W.t("edit.rule") + " " + data.rule[0] + "–" + data.rule[1] + " · "));
+      parts.push(W.el("b", {"class": data.within ? "" : "error", "data-field": "within"},
+                      W.t(data.within ? "edit.within" : "edit.outside")));
+    }
+    if (data.problem) { parts.push(W.el("p", {"class": "error"}, data.problem)); }
+    countBox.replaceChildren.apply(countBox, parts);
+  }
+
+  // Households inside the shape as it is drawn; one request at a time, the latest wins.
+  var counting = null, pending = null;
+  function count(geometry) {
+    pending = geometry;
+    if (counting) { return; }
+    var c = current(), g = pending;
+    pending = null;
+    counting = W.send("POST", "/api/boundaries/count", {kind: c.kind, level: c.level, geometry: g})
+      .then(function (r) { if (r.ok) { showCount(r.data); } })
+      .finally(function () { counting = null; if (pending) { count(pending); } });
+  }
+
+  function ring(latlngs) {
+    var coords = latlngs.map(function (p) { return [p.lng, p.lat]; });
+    coords.push(coords[0]);
+    return {type: "Polygon", coordinates: [coords]};
+  }
+
+  map.on("draw:drawvertex", function (e) {
+    var pts = [];
+    e.layers.eachLayer(function (m) { pts.push(m.getLatLng()); });
+    if (pts.length >= 3) { count(ring(pts)); }
+  });
+  map.on("draw:editvertex", function (e) {
+    if (e.poly) { count(e.poly.toGeoJSON().geometry); }
+  });
+
+  // --- drafts ----------------------------------------------------------------
+
+  function draftKey(p) { return PREFIX + p.kind + "." + (p.code || p.draft); }
+
+  function keepDraft(layer) {
+    var p = layer.feature.properties;
+    if (!p.code && !p.draft) { p.draft = "new-" + Date.now(); }
+    localStorage.setItem(draftKey(p), JSON.stringify({
+      kind: p.kind, level: p.level, code: p.code || null, draft: p.draft || null,
+      version: p.version || null, geometry: layer.toGeoJSON().geometry, at: new Date().toISOString()
+    }));
+    renderDrafts();
+  }
+
+  function dropDraft(p) {
+    localStorage.removeItem(draftKey(p));
+    renderDrafts();
+  }
+
+  function drafts() {
+    var c = current(), out = [];
+    Object.keys(localStorage).forEach(function (k) {
+      if (k.indexOf(PREFIX) !== 0) { return; }
+      try {
+        var d = JSON.parse(localStorage.getItem(k));
+        if (d && d.kind === c.kind && d.level === c.level) { d.key = k; out.push(d); }
+      } catch (err) { /* not ours */ }
+    });
+    return out;
+  }
+
+  function renderDrafts() {
+    var list = drafts();
+    draftBox.replaceChildren();
+    if (!list.length) { return; }
+    draftBox.appendChild(W.el("h2", {}, W.t("edit.draft")));
+    list.forEach(function (d) {
+      var resave = W.el("button", {type: "button", "class": "resave"}, W.t("edit.resave"));
+      var discard = W.el("button", {type: "button", "class": "discard"}, W.t("edit.discard"));
+      resave.addEventListener("click", function () { resaveDraft(d); });
+      discard.addEventListener("click", function () {
+        localStorage.removeItem(d.key);
+        theirs.clearLayers();
+        load();
+      });
+      draftBox.appendChild(W.el("div", {"class": "draft", "data-code": d.code || ""},
+        W.el("span", {}, (d.code || W.t("edit.draft")) + " "), resave, discard));
+    });
+  }
+
+  // Save a kept draft on top of the newest stored version: the officer has
+  // seen the other edit (dashed) and chooses his shape.
+  function resaveDraft(d) {
+    var layer = L.geoJSON(d.geometry).getLayers()[0];
+    layer.feature = {type: "Feature", properties: {kind: d.kind, level: d.level, code: d.code,
+                                                   draft: d.draft}};
+    var ready = d.code
+      ? W.send("GET", "/api/boundaries/" + d.kind + "/" + encodeURIComponent(d.code))
+          .then(function (r) { layer.feature.properties.version = r.data.properties.version; })
+      : Promise.resolve();
+    return ready.then(function () {
+      // Draw it in place of the stored shape, then save as any edit.
+      items.eachLayer(function (l) {
+        if (d.code && l.feature.properties.code === d.code) { items.removeLayer(l); }
+      });
+      items.addLayer(layer);
+      return save(layer);
+    }).then(function (ok) { if (ok) { theirs.clearLayers(); } });
+  }
+
+  // --- saving ----------------------------------------------------------------
+
+  function save(layer) {
+    var p = layer.feature.properties, geometry = layer.toGeoJSON().geometry;
+    var request = p.code
+      ? W.send("PUT", "/api/boundaries/" + p.kind + "/" + encodeURIComponent(p.code),
+               {version: p.version, geometry: geometry})
+      : W.send("POST", "/api/boundaries/grid", {level: p.level, geometry: geometry});
+    return request.then(function (r) {
+      if (r.ok) {
+        if (p.draft || p.code) { dropDraft(p); }
+        layer.feature = r.data.feature;
+        layer.setStyle(OK);
+        say("ok", W.t("edit.saved") + " " + r.data.feature.properties.name + " (v" +
+                  r.data.feature.properties.version + ")");
+        showCount({households: r.data.households, rule: r.data.rule, within: r.data.within});
+        return true;
+      }
+      keepDraft(layer);
+      layer.setStyle(BAD);
+      if (r.status === 409 && r.data.current) {
+        theirs.clearLayers();
+        L.geoJSON(r.data.current, {style: {color: "#5f3dc4", weight: 2, dashArray: "4 4",
+                                            fill: false, className: "their-edit"}})
+          .bindTooltip(W.el("span", {}, W.t("edit.theirs"))).addTo(theirs);
+        say("error conflict", r.data.message);
+      } else {
+        say("error", r.data.message || W.t("edit.refused"), r.data.where);
+      }
+      return false;
+    });
+  }
+
+  function remove(layer) {
+    var p = layer.feature.properties;
+    if (!p.code) { dropDraft(p); return Promise.resolve(true); }
+    return W.send("DELETE", "/api/boundaries/" + p.kind + "/" + encodeURIComponent(p.code) +
+                  "?version=" + encodeURIComponent(p.version))
+      .then(function (r) {
+        if (r.ok) { say("ok", W.t("edit.deleted") + " " + p.name); return true; }
+        items.addLayer(layer);  // still there: show it again
+        say("error", r.data.message, r.data.where);
+        return false;
+      });
+  }
+
+  map.on(L.Draw.Event.CREATED, function (e) {
+    var c = current();
+    e.layer.feature = {type: "Feature", properties: {kind: c.kind, level: c.level}};
+    items.addLayer(e.layer);
+    save(e.layer);
+  });
+  map.on(L.Draw.Event.EDITED, function (e) { e.layers.eachLayer(save); });
+  map.on(L.Draw.Event.DELETED, function (e) { e.layers.eachLayer(remove); });
+
+  // --- loading ---------------------------------------------------------------
+
+  var api = {items: items, theirs: theirs, save: save, remove: remove, loaded: false};
+
+  function load() {
+    var c = current();
+    api.loaded = false;
+    items.clearLayers();
+    marks.clearLayers();
+    var url = "/api/boundaries?kind=" + c.kind + (c.level ? "&level=" + c.level : "");
+    return W.send("GET", url).then(function (r) {
+      L.geoJSON(r.data, {style: OK}).eachLayer(function (layer) {
+        layer.bindTooltip(W.el("span", {}, layer.feature.properties.name));
+        items.addLayer(layer);
+      });
+      renderDrafts();
+      api.loaded = true;
+    });
+  }
+
+  select.addEventListener("change", load);
+  api.load = load;
+  window.wangge.editor = api;
+  load();
+})();
