@@ -427,10 +427,6 @@ def user_list() -> None:
             click.echo(f"{r.username:<17}{r.role:<19}{r.area_code:<20}{r.area_name}")
 
 
-def main() -> None:
-    cli(prog_name="wangge")
-
-
 # -- the incident loop: Open311 keys and the timeout sweep (issue 6) ------------------------
 
 
@@ -444,15 +440,9 @@ def apikey() -> None:
 @click.option("--area", help="Town, village or grid code whose full records the key may read.")
 def apikey_create(name: str, area: str | None) -> None:
     """Create key NAME; the key is printed once, as the last line."""
-    from layers.errors import Invalid
     from layers.incidents.apikeys import create_api_key
 
-    with _session() as s:
-        try:
-            token = create_api_key(s, name, area)
-        except Invalid as exc:
-            raise click.ClickException(exc.message) from exc
-        s.commit()
+    token = _layers_call(create_api_key, name, area)
     click.echo(f"created API key {name}" + (f" for area {area}" if area else ""))
     click.echo(token)
 
@@ -471,3 +461,7 @@ def incident_sweep() -> None:
         ids = escalate_overdue(s, system_clock(), load_calendar(s))
         s.commit()
     click.echo(f"escalated {len(ids)}")
+
+
+def main() -> None:
+    cli(prog_name="wangge")
