@@ -30,47 +30,65 @@ def _bbox_sql(bbox: tuple[float, float, float, float] | None) -> tuple[str, dict
     )
 
 
+def _collection(
+    session: Session,
+    principal: Principal | None,
+    select_from: str,
+    filters: str,
+    params: dict,
+    bbox: tuple[float, float, float, float] | None,
+) -> dict:
+    """Rows of ``select_from`` (alias ``r``; columns ``id``, ``geojson`` and properties) in
+    the user's patrol areas and the view, newest first (at most 200), as GeoJSON."""
+    scope = principal.scope("track") if principal else Scope()
+    if scope.empty:
+        return {"type": "FeatureCollection", "features": []}
+    where, area = _villages_sql(scope)
+    in_view, view = _bbox_sql(bbox)
+    rows = session.execute(
+        text(
+            f"{select_from} WHERE {where} AND {in_view} AND {filters} ORDER BY r.id DESC LIMIT 200"
+        ),
+        {**area, **view, **params},
+    ).mappings()
+    features = []
+    for row in rows:
+        props = {k: v for k, v in row.items() if k not in ("geojson", "extra")}
+        features.append(
+            {
+                "type": "Feature",
+                "id": row["id"],
+                "geometry": json.loads(row["geojson"]),
+                "properties": {**props, **(row.get("extra") or {})},
+            }
+        )
+    return json.loads(
+        json.dumps({"type": "FeatureCollection", "features": features}, default=_jsonable)
+    )
+
+
+def _jsonable(value):
+    return value.isoformat() if hasattr(value, "isoformat") else float(value)
+
+
 def route_features(
     session: Session,
     principal: Principal | None,
     village: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> dict:
-    """Visible routes as GeoJSON (newest first, at most 200)."""
-    scope = principal.scope("track") if principal else Scope()
-    if scope.empty:
-        return {"type": "FeatureCollection", "features": []}
-    where, params = _villages_sql(scope)
-    in_view, view = _bbox_sql(bbox)
-    rows = session.execute(
-        text(
-            "SELECT r.id, r.name, r.mode, r.length_m, r.params, r.created_at, v.code,"
-            " ST_AsGeoJSON(r.geom, 7) FROM patrol_route r JOIN village v ON v.id = r.village_id"
-            f" WHERE {where} AND {in_view} AND (CAST(:code AS text) IS NULL OR v.code = :code)"
-            " ORDER BY r.id DESC LIMIT 200"
-        ),
-        {**params, **view, "code": village},
-    ).all()
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "id": r[0],
-                "geometry": json.loads(r[7]),
-                "properties": {
-                    "id": r[0],
-                    "name": r[1],
-                    "mode": r[2],
-                    "length_m": round(r[3], 1),
-                    "stops": r[4].get("stops", []),
-                    "created_at": r[5].isoformat(),
-                    "village": r[6],
-                },
-            }
-            for r in rows
-        ],
-    }
+    """Visible routes as GeoJSON (newest first, at most 200), with their stops."""
+    return _collection(
+        session,
+        principal,
+        "SELECT r.id, r.name, r.mode, round(r.length_m::numeric, 1) AS length_m,"
+        " r.created_at, v.code AS village, jsonb_build_object('stops',"
+        " coalesce(r.params->'stops', '[]'::jsonb)) AS extra, ST_AsGeoJSON(r.geom, 7) AS geojson"
+        " FROM patrol_route r JOIN village v ON v.id = r.village_id",
+        "(CAST(:code AS text) IS NULL OR v.code = :code)",
+        {"code": village},
+        bbox,
+    )
 
 
 def check_route_visible(session: Session, principal: Principal | None, route_id: int) -> None:
@@ -94,39 +112,15 @@ def track_features(
     bbox: tuple[float, float, float, float] | None = None,
 ) -> dict:
     """Visible walked tracks (2D lines) with their check, newest first (at most 200)."""
-    scope = principal.scope("track") if principal else Scope()
-    if scope.empty:
-        return {"type": "FeatureCollection", "features": []}
-    where, params = _villages_sql(scope)
-    in_view, view = _bbox_sql(bbox)
-    rows = session.execute(
-        text(
-            "SELECT r.id, r.route_id, r.started_at, r.ended_at, r.report,"
-            " ST_AsGeoJSON(ST_Force2D(r.geom), 7) FROM patrol_track r"
-            f" WHERE {where} AND {in_view}"
-            " AND (CAST(:route AS int) IS NULL OR r.route_id = :route)"
-            " ORDER BY r.id DESC LIMIT 200"
-        ),
-        {**params, **view, "route": route_id},
-    ).all()
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "id": r[0],
-                "geometry": json.loads(r[5]),
-                "properties": {
-                    "id": r[0],
-                    "route_id": r[1],
-                    "started_at": r[2].isoformat(),
-                    "ended_at": r[3].isoformat(),
-                    **r[4],
-                },
-            }
-            for r in rows
-        ],
-    }
+    return _collection(
+        session,
+        principal,
+        "SELECT r.id, r.route_id, r.started_at, r.ended_at, r.report AS extra,"
+        " ST_AsGeoJSON(ST_Force2D(r.geom), 7) AS geojson FROM patrol_track r",
+        "(CAST(:route AS int) IS NULL OR r.route_id = :route)",
+        {"route": route_id},
+        bbox,
+    )
 
 
 def checkpoint_features(routes: dict) -> dict:

@@ -58,6 +58,7 @@
 
   window.W = {cfg: cfg, t: t, el: el, send: send, bbox: bbox, people: people};
   if (window.wangge && cfg.bounds) {
-    window.wangge.map.fitBounds(cfg.bounds, {maxZoom: 17});
+    // No animation: the layers that load right after must see the final view.
+    window.wangge.map.fitBounds(cfg.bounds, {maxZoom: 17, animate: false});
   }
 })();
