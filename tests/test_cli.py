@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
@@ -36,6 +37,22 @@ def run(*args: str, url: tuple[str, str], tmp_path: Path) -> subprocess.Complete
     )
 
 
+def load(frame: gpd.GeoDataFrame, layer: str, cli_db, tmp_path: Path):
+    """Write ``frame`` as GeoJSON and import it into ``layer`` with the CLI; return the run."""
+    path = tmp_path / f"{layer}.geojson"
+    frame.to_file(path)
+    out = run("import", str(path), "--layer", layer, url=cli_db, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+def village(code: str, name: str, x: float, y: float) -> gpd.GeoDataFrame:
+    """A 0.01° square village with its south-west corner at (x, y)."""
+    return gpd.GeoDataFrame(
+        {"code": [code], "name": [name]}, geometry=[box(x, y, x + 0.01, y + 0.01)], crs=4490
+    )
+
+
 def test_help_lists_commands(cli_db, tmp_path):
     out = run("--help", url=cli_db, tmp_path=tmp_path)
     assert out.returncode == 0
@@ -44,14 +61,9 @@ def test_help_lists_commands(cli_db, tmp_path):
 
 
 def test_import_export_and_a_clear_refusal(cli_db, tmp_path):
-    villages = tmp_path / "villages.geojson"
-    gpd.GeoDataFrame(
-        {"code": ["130999200201"], "name": ["命令行村"]},
-        geometry=[box(116.2, 38.3, 116.21, 38.31)],
-        crs=4326,
-    ).to_file(villages)
-    out = run("import", str(villages), "--layer", "villages", url=cli_db, tmp_path=tmp_path)
-    assert out.returncode == 0, out.stderr
+    out = load(
+        village("130999200201", "命令行村", 116.2, 38.3).to_crs(4326), "villages", cli_db, tmp_path
+    )
     assert json.loads(out.stdout)["inserted"] == 1
 
     gpkg = tmp_path / "out.gpkg"
@@ -75,18 +87,13 @@ def test_export_unknown_extension_refused(cli_db, tmp_path):
 
 
 def test_grid_run_stores_areas_and_reports_an_infeasible_village(cli_db, tmp_path):
-    villages = tmp_path / "v.geojson"
-    gpd.GeoDataFrame(
-        {"code": ["130999300201", "130999300202"], "name": ["大村", "小村"]},
-        geometry=[box(116.30, 38.30, 116.31, 38.31), box(116.32, 38.30, 116.33, 38.31)],
-        crs=4490,
-    ).to_file(villages)
-    assert (
-        run(
-            "import", str(villages), "--layer", "villages", url=cli_db, tmp_path=tmp_path
-        ).returncode
-        == 0
+    two = pd.concat(
+        [
+            village("130999300201", "大村", 116.30, 38.30),
+            village("130999300202", "小村", 116.32, 38.30),
+        ]
     )
+    load(gpd.GeoDataFrame(two, crs=4490), "villages", cli_db, tmp_path)
     lines = ["address,people,lon,lat"]
     # 60 houses in rows of 10 in the big village, 12 in the small one.
     lines += [
@@ -135,18 +142,7 @@ def test_grid_run_stores_areas_and_reports_an_infeasible_village(cli_db, tmp_pat
 
 
 def test_user_add_grant_revoke_list(cli_db, tmp_path):
-    villages = tmp_path / "v.geojson"
-    gpd.GeoDataFrame(
-        {"code": ["130999400201"], "name": ["用户村"]},
-        geometry=[box(116.4, 38.4, 116.41, 38.41)],
-        crs=4490,
-    ).to_file(villages)
-    assert (
-        run(
-            "import", str(villages), "--layer", "villages", url=cli_db, tmp_path=tmp_path
-        ).returncode
-        == 0
-    )
+    load(village("130999400201", "用户村", 116.4, 38.4), "villages", cli_db, tmp_path)
     add = ("user", "add", "wangwu", "--role", "grid_officer", "--area", "130999400201")
     weak = run(*add, "--password", "password2026", url=cli_db, tmp_path=tmp_path)
     assert weak.returncode == 1
@@ -204,11 +200,7 @@ def test_patrol_plan_gpx_check_and_hotspots_refusal(cli_db, tmp_path):
     from layers.patrol.synthetic import simulate_track
 
     code = "130999500201"
-    villages = tmp_path / "v.geojson"
-    gpd.GeoDataFrame(
-        {"code": [code], "name": ["巡逻村"]}, geometry=[box(116.50, 38.50, 116.51, 38.51)], crs=4490
-    ).to_file(villages)
-    lanes = tmp_path / "lanes.geojson"
+    load(village(code, "巡逻村", 116.50, 38.50), "villages", cli_db, tmp_path)
     rows = [
         shapely.LineString([(116.501, 38.501 + i * 0.002), (116.509, 38.501 + i * 0.002)])
         for i in range(4)
@@ -217,14 +209,10 @@ def test_patrol_plan_gpx_check_and_hotspots_refusal(cli_db, tmp_path):
         shapely.LineString([(116.501 + i * 0.004, 38.501), (116.501 + i * 0.004, 38.507)])
         for i in range(3)
     ]
-    gpd.GeoDataFrame(
+    lanes = gpd.GeoDataFrame(
         {"name": [f"巷{i}" for i in range(len(rows))]}, geometry=rows, crs=4490
-    ).to_file(lanes)
-    for path, layer in ((villages, "villages"), (lanes, "lanes")):
-        assert (
-            run("import", str(path), "--layer", layer, url=cli_db, tmp_path=tmp_path).returncode
-            == 0
-        )
+    )
+    load(lanes, "lanes", cli_db, tmp_path)
 
     plan = run("patrol", "plan", "--area", code, "--mode", "cover", url=cli_db, tmp_path=tmp_path)
     assert plan.returncode == 0, plan.stderr
