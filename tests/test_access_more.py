@@ -102,3 +102,45 @@ def test_map_pages_by_role(user, signed_in):
     assert client.get("/map/incidents").status_code == (200 if user in SEES_INCIDENTS else 403)
     editor = client.get("/map/edit").status_code
     assert editor == (200 if user in EDITS else 403)
+
+
+@pytest.mark.parametrize("where", ["grid_a", "last"])
+@pytest.mark.parametrize(
+    "user",
+    [
+        "admin",
+        "officer",
+        "police_a",
+        "cadre_a",
+        "worker_a",
+        "police_b",
+        "cadre_b",
+        "worker_b",
+        "patrol",
+        "resident",
+    ],
+)
+def test_incident_transitions_by_area(user, where, signed_in, demo_connection):
+    """Team B can neither see nor move team A's incidents; nobody but the town, the last
+    village's."""
+    sql = {
+        "grid_a": "SELECT min(i.id) FROM incident i JOIN grid g ON g.id = i.grid_id"
+        " WHERE g.parent_id = (SELECT id FROM grid WHERE code = '1309991002010100')",
+        "last": "SELECT min(id) FROM incident WHERE village_id = (SELECT max(id) FROM village)",
+    }[where]
+    incident = demo_connection.execute(text(sql)).scalar_one()
+    client = signed_in(user)
+    visible = user == "admin" or (
+        where == "grid_a" and user in {"officer", "police_a", "cadre_a", "worker_a"}
+    )
+    listed = client.get(f"/api/incidents/{incident}/transitions")
+    assert listed.status_code == (200 if visible else 404)
+    moved = client.post(
+        f"/api/incidents/{incident}/transitions",
+        json={"action": "accept", "note": "受理"},
+        headers={"X-CSRF-Token": client.csrf},
+    )
+    if not visible:
+        assert moved.status_code == 404
+    else:
+        assert moved.status_code in (200, 201, 403, 409)  # allowed, or refused by role/status
