@@ -81,6 +81,66 @@ def check(data: bytes, name: str = "") -> str:
     return mime
 
 
+def strip_metadata(data: bytes, mime: str) -> bytes:
+    """The photo without EXIF and XMP (GPS position, camera, owner name), pixels untouched.
+
+    Metadata blocks are cut out of the container; nothing is decoded or
+    re-encoded, so the picture keeps its quality.
+    """
+    if mime == "image/jpeg":
+        return _strip_jpeg(data)
+    if mime == "image/png":
+        return _strip_chunks(data, 8, _png_chunks, {b"eXIf", b"iTXt", b"tEXt", b"zTXt"})
+    if mime == "image/webp":
+        return _strip_webp(data)
+    return data
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    out, i = [data[:2]], 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the image data follows, keep the rest as is
+            break
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        segment = data[i : i + 2 + length]
+        # APP1 carries EXIF and XMP; APP13 carries Photoshop IPTC with names and places.
+        if marker not in (0xE1, 0xED):
+            out.append(segment)
+        i += 2 + length
+    out.append(data[i:])
+    return b"".join(out)
+
+
+def _png_chunks(data: bytes, start: int):
+    i = start
+    while i + 8 <= len(data):
+        length = int.from_bytes(data[i : i + 4], "big")
+        end = i + 12 + length
+        yield data[i + 4 : i + 8], data[i:end]
+        i = end
+
+
+def _strip_chunks(data: bytes, header: int, chunks, drop: set[bytes]) -> bytes:
+    kept = [chunk for kind, chunk in chunks(data, header) if kind not in drop]
+    return data[:header] + b"".join(kept)
+
+
+def _strip_webp(data: bytes) -> bytes:
+    body, i = [], 12
+    while i + 8 <= len(data):
+        kind = data[i : i + 4]
+        size = int.from_bytes(data[i + 4 : i + 8], "little")
+        chunk = data[i : i + 8 + size + (size & 1)]  # chunks are padded to even sizes
+        if kind == b"VP8X":  # clear the "has EXIF" (0x08) and "has XMP" (0x04) flags
+            chunk = chunk[:8] + bytes([chunk[8] & ~0x0C]) + chunk[9:]
+        if kind not in (b"EXIF", b"XMP "):
+            body.append(chunk)
+        i += 8 + size + (size & 1)
+    payload = b"WEBP" + b"".join(body)
+    return b"RIFF" + len(payload).to_bytes(4, "little") + payload
+
+
 def prepare(data: bytes, mime: str) -> StoredPhoto:
     """The hash, type and size of a checked photo (nothing written yet)."""
     return StoredPhoto(hashlib.sha256(data).hexdigest(), mime, len(data))

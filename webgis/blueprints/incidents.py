@@ -94,7 +94,8 @@ def _payload() -> tuple[dict, list[tuple[bytes, str]]]:
     checked = []
     for f in files:
         data = f.stream.read(ph.MAX_BYTES + 1)
-        checked.append((data, ph.check(data, f.filename or "")))
+        mime = ph.check(data, f.filename or "")
+        checked.append((ph.strip_metadata(data, mime), mime))
     return form, checked
 
 
