@@ -83,3 +83,32 @@ def test_grid_name_is_escaped_on_its_page(signed_in, demo_app_connection):
     html = signed_in("admin").get("/grids/1309991002010100").get_data(as_text=True)
     assert PAYLOAD not in html
     assert "&lt;img" in html
+
+
+def test_overdue_incidents_are_flagged(signed_in, demo_app_connection):
+    """A running case past its due time carries overdue=true on the map's feed."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    demo_app_connection.execute(text("SELECT set_config('wangge.incident_all', 'on', true)"))
+    late, on_time = (
+        demo_app_connection.execute(
+            text(
+                "SELECT id FROM incident WHERE grid_id IN (SELECT id FROM grid WHERE parent_id ="
+                " (SELECT id FROM grid WHERE code = '1309991002010100')) ORDER BY id LIMIT 2"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    now = datetime.now(UTC)
+    for incident, due in ((late, now - timedelta(hours=2)), (on_time, now + timedelta(days=2))):
+        demo_app_connection.execute(
+            text("UPDATE incident SET status = 'in_progress', due_at = :d WHERE id = :i"),
+            {"d": due, "i": incident},
+        )
+    features = signed_in("police_a").get("/api/incidents").get_json()["features"]
+    flags = {f["id"]: f["properties"]["overdue"] for f in features}
+    assert flags[late] is True
+    assert flags[on_time] is False

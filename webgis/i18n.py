@@ -101,6 +101,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "incidents.until": {"zh-CN": "截止日期", "en": "To"},
     "incidents.heat": {"zh-CN": "热力图", "en": "Heat map"},
     "incidents.count": {"zh-CN": "条事件", "en": "incidents"},
+    "incidents.overdue": {"zh-CN": "超期", "en": "overdue"},
     "incidents.truncated": {
         "zh-CN": "只显示最近的 5000 条，请缩小范围",
         "en": "Showing the latest 5,000 only: narrow the filters",

@@ -14,6 +14,7 @@ from layers.boundaries.models import Grid
 from layers.errors import Invalid, NotFound
 from layers.households.models import Person
 from layers.incidents.models import Incident, IncidentCategory, IncidentEvent, IncidentStatus
+from layers.incidents.sla import is_overdue, system_clock
 
 #: Rough bounds of China: a bbox outside them is a client error, not an empty map.
 LON_RANGE, LAT_RANGE = (73.0, 136.0), (3.0, 54.0)
@@ -95,8 +96,10 @@ def incident_features(session: Session, principal: Principal | None, f: Incident
             Incident.title,
             Incident.reported_at,
             Grid.code.label("grid_code"),
-            func.ST_X(Incident.geom),
-            func.ST_Y(Incident.geom),
+            Incident.due_at,
+            Incident.level,
+            func.ST_X(Incident.geom).label("lon"),
+            func.ST_Y(Incident.geom).label("lat"),
         )
         .join(IncidentCategory, IncidentCategory.code == Incident.category_code)
         .join(IncidentStatus, IncidentStatus.code == Incident.status)
@@ -105,11 +108,12 @@ def incident_features(session: Session, principal: Principal | None, f: Incident
         .order_by(Incident.reported_at.desc())
         .limit(MAX_FEATURES + 1)
     ).all()
+    now = system_clock()
     features = [
         {
             "type": "Feature",
             "id": r.id,
-            "geometry": {"type": "Point", "coordinates": [round(r[10], 7), round(r[11], 7)]},
+            "geometry": {"type": "Point", "coordinates": [round(r.lon, 7), round(r.lat, 7)]},
             "properties": {
                 "id": r.id,
                 "code": r.code,
@@ -121,6 +125,10 @@ def incident_features(session: Session, principal: Principal | None, f: Incident
                 "title": r.title,
                 "reported_at": r.reported_at.isoformat(),
                 "grid": r.grid_code,
+                "due_at": _iso(r.due_at),
+                "level": r.level,
+                # Flagged on the map and in the list (time limit passed, still running).
+                "overdue": is_overdue(r.due_at, r.status, now),
             },
         }
         for r in rows[:MAX_FEATURES]

@@ -70,7 +70,8 @@
       list.replaceChildren();
       features.forEach(function (f, n) {
         var p = f.properties, c = f.geometry.coordinates, latlng = [c[1], c[0]];
-        var icon = L.divIcon({className: "inc-dot " + group(p.status), iconSize: [14, 14]});
+        var icon = L.divIcon({className: "inc-dot " + group(p.status) + (p.overdue ? " overdue" : ""),
+                              iconSize: [14, 14]});
         var marker = L.marker(latlng, {icon: icon, title: p.title});
         marker.bindPopup(W.el("div", {"class": "inc-popup"}, W.el("b", {}, p.title),
                               W.el("br"), p.status_zh + " · " + p.category_zh));
@@ -81,7 +82,8 @@
           var li = W.el("li", {"data-id": p.id},
             W.el("span", {"class": "title"}, p.title), " ",
             W.el("span", {"class": "status " + group(p.status)}, "·"), " ",
-            W.el("small", {}, p.status_zh + " " + p.reported_at.slice(0, 10)));
+            W.el("small", {}, p.status_zh + " " + p.reported_at.slice(0, 10)),
+            p.overdue ? W.el("span", {"class": "overdue-tag"}, W.t("incidents.overdue")) : null);
           li.addEventListener("click", function () {
             showDetail(p.id);
             cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });

@@ -173,6 +173,7 @@ def incidents():
             "incident.grid",
             "incidents.count",
             "incidents.truncated",
+            "incidents.overdue",
         ),
         "statuses": {c: {"name": ne if en else nz, "open": o} for c, nz, ne, o in statuses},
     }
