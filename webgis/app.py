@@ -44,6 +44,7 @@ def create_app(
     from webgis.blueprints import (
         api,
         boundaries,
+        dashboard,
         incidents,
         maps,
         open311,
@@ -63,6 +64,7 @@ def create_app(
         reports.bp,
         open311.bp,
         patrol.bp,
+        dashboard.bp,
     ):
         app.register_blueprint(blueprint)
     return app

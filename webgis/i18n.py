@@ -181,5 +181,22 @@ MESSAGES.update(
         "dashboard.satisfaction": {"zh-CN": "满意度", "en": "Satisfaction"},
         "dashboard.closure_rate": {"zh-CN": "结案率", "en": "Closure rate"},
         "dashboard.on_time_rate": {"zh-CN": "按期结案率", "en": "On-time closure rate"},
+        "dashboard.by": {"zh-CN": "统计单位", "en": "Per"},
+        "dashboard.by.grid": {"zh-CN": "网格", "en": "Grid"},
+        "dashboard.by.village": {"zh-CN": "村/社区", "en": "Village"},
+        "dashboard.by.town": {"zh-CN": "镇", "en": "Town"},
+        "dashboard.show": {"zh-CN": "统计", "en": "Show"},
+        "dashboard.csv": {
+            "zh-CN": "下载 CSV（Excel 可打开）",
+            "en": "Download CSV (opens in Excel)",
+        },
+        "dashboard.formula": {
+            "zh-CN": "结案率 = 结案数 ÷（应结案数 − 缓办数）；按期结案率 = 按期结案数 ÷"
+            "（应结案数 − 缓办数）。早期案件无办理时限记录，按类别时限自上报起以自然时间推算。",
+            "en": "Closure rate = closed ÷ (due − deferred); on-time rate = closed on time ÷"
+            " (due − deferred). Early cases without a stored due time use the category's"
+            " limit counted in calendar time from the report.",
+        },
+        "dashboard.none": {"zh-CN": "所选时段没有事件", "en": "No incidents in this period"},
     }
 )
