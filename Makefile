@@ -52,9 +52,14 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Each benchmark prints one JSON object with its figures beside the anchors.
 bench: venv
 	$(BIN)/python -m pip install -q -r requirements-bench.lock
 	$(BIN)/python benchmarks/gridding.py
+	$(BIN)/python benchmarks/hotspots.py
+	$(BIN)/python benchmarks/patrol.py
+	$(BIN)/python benchmarks/tiles.py
+	$(BIN)/python benchmarks/intake.py
 
 # Re-pin every dependency from pyproject.toml's ranges into the lock files.
 lock:
