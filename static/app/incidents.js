@@ -86,7 +86,9 @@
             p.overdue ? W.el("span", {"class": "overdue-tag"}, W.t("incidents.overdue")) : null);
           li.addEventListener("click", function () {
             showDetail(p.id);
-            cluster.zoomToShowLayer(marker, function () { marker.openPopup(); });
+            // Jump, not fly: an animated zoom would reload the markers under a cluster
+            // animation still holding the old ones. The details are in the side panel.
+            map.setView(latlng, Math.max(map.getZoom(), 18), {animate: false});
           });
           list.appendChild(li);
         }
