@@ -53,7 +53,7 @@ def _collection(
     ).mappings()
     features = []
     for row in rows:
-        props = {k: v for k, v in row.items() if k not in ("geojson", "extra")}
+        props = {k: _plain(v) for k, v in row.items() if k not in ("geojson", "extra")}
         features.append(
             {
                 "type": "Feature",
@@ -62,13 +62,12 @@ def _collection(
                 "properties": {**props, **(row.get("extra") or {})},
             }
         )
-    return json.loads(
-        json.dumps({"type": "FeatureCollection", "features": features}, default=_jsonable)
-    )
+    return {"type": "FeatureCollection", "features": features}
 
 
-def _jsonable(value):
-    return value.isoformat() if hasattr(value, "isoformat") else float(value)
+def _plain(value):
+    """Timestamps as ISO text, so that the collection is plain JSON."""
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def route_features(
@@ -81,7 +80,7 @@ def route_features(
     return _collection(
         session,
         principal,
-        "SELECT r.id, r.name, r.mode, round(r.length_m::numeric, 1) AS length_m,"
+        "SELECT r.id, r.name, r.mode, round(r.length_m::numeric, 1)::float8 AS length_m,"
         " r.created_at, v.code AS village, jsonb_build_object('stops',"
         " coalesce(r.params->'stops', '[]'::jsonb)) AS extra, ST_AsGeoJSON(r.geom, 7) AS geojson"
         " FROM patrol_route r JOIN village v ON v.id = r.village_id",

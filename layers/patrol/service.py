@@ -262,7 +262,11 @@ def check_walk(
     budget routes for the stops visited and how long the patrol stayed.
     """
     r = _route(session, route_id)
-    network, v = village_network(session, r.code)
+    # Only a full-cover walk is judged by its lanes: build the network just for it.
+    if r.mode == "cover":
+        network, v = village_network(session, r.code)
+    else:
+        network, v = None, _village(session, r.code)
     try:
         track = read_gpx(gpx, area=shapely.from_wkb(bytes(v.lonlat)))
     except PatrolInputError as exc:
@@ -285,7 +289,7 @@ def check_walk(
         t,
         checkpoints=checkpoints,
         min_dwell_s=min_dwell or 0.0,
-        lanes=network.edges_gdf().geometry.to_numpy() if r.mode == "cover" else None,
+        lanes=network.edges_gdf().geometry.to_numpy() if network else None,
         planned_start_s=planned_start.timestamp() if planned_start else None,
     )
     summary = {
