@@ -130,6 +130,25 @@ def test_expired_session_goes_back_to_login_and_returns(signed_in, demo_app_conn
     assert response.headers["Location"] == "/login?next=/persons/1"
 
 
+def test_only_a_live_session_sets_the_scope_in_its_lookup(demo_app_connection):
+    """The cached principal's scope rides on the session lookup, and only a live one sets it."""
+    from sqlalchemy.orm import Session
+
+    from layers.accounts.access import load_principal
+    from layers.accounts.sessions import create_session, load_session, revoke, utcnow
+
+    db = Session(bind=demo_app_connection, join_transaction_mode="create_savepoint")
+    admin = db.scalar(text("SELECT id FROM user_account WHERE username = 'admin'"))
+    settings = load_principal(db, admin).settings
+    token, login = create_session(db, admin, ip=None, user_agent=None, now=utcnow())
+    revoke(db, login.token_hash, now=utcnow())
+    assert load_session(db, token, now=utcnow(), settings=settings) is None
+    assert db.scalar(text("SELECT count(*) FROM household")) == 0
+    token, _ = create_session(db, admin, ip=None, user_agent=None, now=utcnow())
+    assert load_session(db, token, now=utcnow(), settings=settings) is not None
+    assert db.scalar(text("SELECT count(*) FROM household")) > 0
+
+
 def test_logout_revokes_the_session(signed_in):
     client = signed_in("admin")
     assert client.post("/logout", headers={"X-CSRF-Token": client.csrf}).status_code == 302

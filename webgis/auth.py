@@ -30,7 +30,7 @@ from flask import (
 from layers.accounts import audit
 from layers.accounts.access import Principal, apply_scope, load_principal
 from layers.accounts.login import LoginRefused, authenticate
-from layers.accounts.sessions import create_session, load_session, revoke, utcnow
+from layers.accounts.sessions import create_session, hash_token, load_session, revoke, utcnow
 from webgis.db import session
 
 bp = Blueprint("auth", __name__)
@@ -84,15 +84,22 @@ def _load_user():
     token = request.cookies.get(COOKIE)
     if token:
         db = session()
-        login = load_session(db, token, now=utcnow())
+        token_hash = hash_token(token)
+        cached = _cached_principal(token_hash)
+        # With a cached principal the lookup also sets the transaction's scope.
+        login = load_session(
+            db, token, now=utcnow(), settings=cached.settings if cached is not None else None
+        )
         if login is not None:
             g.login = login
-            g.principal = _principal(db, login)
+            g.principal = cached or _load_principal(db, login)
             if login.touched:
                 db.commit()  # keeps the session alive; the next transaction gets the scope
-            else:
+            elif cached is None:
                 # This transaction began before we knew the user: give it the scope now.
                 apply_scope(db.connection(), g.principal)
+    # From here on, every new transaction of this request begins with the user's scope.
+    g.scope_known = True
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if g.principal is None:
@@ -125,15 +132,18 @@ _PRINCIPALS: dict[str, tuple[float, Principal | None]] = {}
 PRINCIPAL_TTL_S = 30.0
 
 
-def _principal(db, login) -> Principal | None:
-    now = time.monotonic()
-    cached = _PRINCIPALS.get(login.token_hash)
-    if cached is not None and now - cached[0] < PRINCIPAL_TTL_S:
+def _cached_principal(token_hash: str) -> Principal | None:
+    cached = _PRINCIPALS.get(token_hash)
+    if cached is not None and time.monotonic() - cached[0] < PRINCIPAL_TTL_S:
         return cached[1]
+    return None
+
+
+def _load_principal(db, login) -> Principal | None:
     if len(_PRINCIPALS) > 10_000:  # bounded: drop everything rather than track ages
         _PRINCIPALS.clear()
     principal = load_principal(db, login.user_id)
-    _PRINCIPALS[login.token_hash] = (now, principal)
+    _PRINCIPALS[login.token_hash] = (time.monotonic(), principal)
     return principal
 
 

@@ -36,7 +36,11 @@ def session() -> Session:
 
 
 def _apply_scope(_s: Session, _t: SessionTransaction, connection: Connection) -> None:
-    apply_scope(connection, g.get("principal"))
+    # Until the request's user is known (webgis/auth.py), and for nobody, no settings:
+    # the policies then show nothing, which is what an empty scope shows too.
+    principal = g.get("principal")
+    if g.get("scope_known") and principal is not None:
+        apply_scope(connection, principal)
 
 
 def _close_session(exc: BaseException | None) -> None:

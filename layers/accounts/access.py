@@ -16,6 +16,7 @@ A mistake in one layer is caught by the other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select, text, true
 from sqlalchemy.orm import Session
@@ -100,6 +101,14 @@ class Principal:
     def scope(self, kind: str) -> Scope:
         return self.scopes.get(kind, Scope())
 
+    @cached_property
+    def settings(self) -> dict[str, list[str]]:
+        """The row-level security settings for this user (see :func:`apply_scope`).
+
+        Computed once: a cached principal serves many requests (map tiles).
+        """
+        return _settings(self)
+
 
 def load_principal(session: Session, user_id: int) -> Principal | None:
     """The user ``user_id`` with grants expanded, or ``None`` if unknown or inactive."""
@@ -176,8 +185,22 @@ def _expand(session: Session, grant: Grant) -> Scope:
     return Scope(areas=frozenset(lanes))
 
 
-def apply_scope(connection: Connection, principal: Principal | None) -> None:
-    """Set the row-level security context for the current transaction (local settings)."""
+#: Sets every (name, value) pair as a transaction-local setting in one statement. Both
+#: arrays are bound parameters, so the statement text is the same for every user.
+SET_SETTINGS = (
+    "SELECT count(set_config(n, v, true))"
+    " FROM unnest(CAST(:setting_names AS text[]), CAST(:setting_values AS text[])) AS s(n, v)"
+)
+
+
+def scope_settings(principal: Principal | None) -> dict[str, list[str]]:
+    """The row-level security settings of ``principal``, as parameters of :data:`SET_SETTINGS`."""
+    if principal is not None:
+        return principal.settings
+    return _settings(None)
+
+
+def _settings(principal: Principal | None) -> dict[str, list[str]]:
     values: dict[str, str] = {}
     for kind in KINDS:
         s = principal.scope(kind) if principal else Scope()
@@ -186,12 +209,12 @@ def apply_scope(connection: Connection, principal: Principal | None) -> None:
             ids = sorted(getattr(s, what))
             values[f"wangge.{kind}_{what}"] = "{" + ",".join(map(str, ids)) + "}"
     values["wangge.user_id"] = str(principal.user_id) if principal else ""
-    names = list(values)
-    sql = "SELECT " + ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(names)))
-    params = {f"n{i}": n for i, n in enumerate(names)} | {
-        f"v{i}": values[n] for i, n in enumerate(names)
-    }
-    connection.execute(text(sql), params)
+    return {"setting_names": list(values), "setting_values": list(values.values())}
+
+
+def apply_scope(connection: Connection, principal: Principal | None) -> None:
+    """Set the row-level security context for the current transaction (local settings)."""
+    connection.execute(text(SET_SETTINGS), scope_settings(principal))
 
 
 def scope_clause(scope: Scope, table, *, geom=None) -> ColumnElement[bool]:

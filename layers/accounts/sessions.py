@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from layers.accounts.access import SET_SETTINGS
+
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
 #: Touching last_seen_at on every request would write on every tile; once a minute is enough.
@@ -30,7 +32,8 @@ class LoginSession:
     touched: bool = False
 
 
-def _hash(token: str) -> str:
+def hash_token(token: str) -> str:
+    """What the database keeps of a session's cookie token."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -46,7 +49,7 @@ def create_session(
             " expires_at, ip, user_agent) VALUES (:h, :u, :c, :now, :now, :exp, :ip, :ua)"
         ),
         {
-            "h": _hash(token),
+            "h": hash_token(token),
             "u": user_id,
             "c": csrf,
             "now": now,
@@ -55,32 +58,44 @@ def create_session(
             "ua": (user_agent or "")[:500],
         },
     )
-    return token, LoginSession(user_id, csrf, _hash(token))
+    return token, LoginSession(user_id, csrf, hash_token(token))
 
 
-def load_session(session: Session, token: str | None, *, now: datetime) -> LoginSession | None:
-    """The live session for ``token``; ``None`` if unknown, revoked, idle too long or too old."""
+def load_session(
+    session: Session,
+    token: str | None,
+    *,
+    now: datetime,
+    settings: dict[str, list[str]] | None = None,
+) -> LoginSession | None:
+    """The live session for ``token``; ``None`` if unknown, revoked, idle too long or too old.
+
+    ``settings`` (see :func:`layers.accounts.access.scope_settings`) are applied to
+    the transaction by the same statement, and only when the session is live: a
+    request of a user whose principal is cached needs one round trip, not two.
+    """
     if not token or len(token) > 100:
         return None
+    token_hash = hash_token(token)
+    apply = f", ({SET_SETTINGS})" if settings else ""
     row = session.execute(
         text(
-            "SELECT s.user_id, s.csrf_token, s.last_seen_at, s.expires_at, s.revoked_at"
-            " FROM user_session s JOIN user_account u ON u.id = s.user_id"
-            " WHERE s.token_hash = :h AND u.is_active"
+            "SELECT s.user_id, s.csrf_token, s.last_seen_at" + apply + " FROM user_session s"
+            " JOIN user_account u ON u.id = s.user_id"
+            " WHERE s.token_hash = :h AND u.is_active AND s.revoked_at IS NULL"
+            " AND s.expires_at > :now AND s.last_seen_at > :idle_since"
         ),
-        {"h": _hash(token)},
+        {"h": token_hash, "now": now, "idle_since": now - IDLE, **(settings or {})},
     ).one_or_none()
-    if row is None or row.revoked_at is not None:
-        return None
-    if now >= row.expires_at or now - row.last_seen_at >= IDLE:
+    if row is None:
         return None
     touched = now - row.last_seen_at >= TOUCH_EVERY
     if touched:
         session.execute(
             text("UPDATE user_session SET last_seen_at = :now WHERE token_hash = :h"),
-            {"now": now, "h": _hash(token)},
+            {"now": now, "h": token_hash},
         )
-    return LoginSession(row.user_id, row.csrf_token, _hash(token), touched)
+    return LoginSession(row.user_id, row.csrf_token, token_hash, touched)
 
 
 def revoke(session: Session, token_hash: str, *, now: datetime) -> None:
