@@ -181,7 +181,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(owner_url: str, app_url: str, port: int) -> subprocess.Popen:
+def start_gunicorn(
+    owner_url: str, app_url: str, port: int, workers: int = 2, threads: int = 4
+) -> subprocess.Popen:
     env = os.environ | {
         "DATABASE_URL": owner_url,
         "WANGGE_APP_DATABASE_URL": app_url,
@@ -189,8 +191,8 @@ def start_gunicorn(owner_url: str, app_url: str, port: int) -> subprocess.Popen:
         "WANGGE_COOKIE_SECURE": "0",
     }
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "--threads", "4", "--log-level", "warning", "webgis.app:create_app()"],
+        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), "--log-level", "warning", "webgis.app:create_app()"],
         env=env, cwd=ROOT,
     )  # fmt: skip
     for _ in range(100):
@@ -297,18 +299,20 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--fresh", action="store_true", help="rebuild the bench database")
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--server-workers", type=int, default=2, help="gunicorn workers")
+    ap.add_argument("--server-threads", type=int, default=4, help="threads per worker")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
     owner_url, app_url = prepare(args.households, args.fresh)
     prepared = time.perf_counter() - t0
     port = free_port()
-    server = start_gunicorn(owner_url, app_url, port)
+    server = start_gunicorn(owner_url, app_url, port, args.server_workers, args.server_threads)
     result: dict = {
         "households": None,
         "cores": os.cpu_count(),
         "threads": args.threads,
-        "server": "gunicorn 2 workers x 4 threads",
+        "server": f"gunicorn {args.server_workers} workers x {args.server_threads} threads",
         "prepare_s": round(prepared, 1),
         "zooms": {},
         "targets": TARGETS,

@@ -136,7 +136,7 @@ def test_only_the_town_admin_edits_the_catalogue(signed_in):
     assert bad.status_code == 400
 
 
-def test_a_resident_files_and_reads_back_his_report(signed_in, places, clock):
+def test_a_resident_files_and_reads_back_his_report(signed_in, places, clock, demo_app_connection):
     resident = signed_in("resident")
     r = report(resident, places["a"])
     assert r.status_code == 201, r.get_json()
@@ -146,6 +146,15 @@ def test_a_resident_files_and_reads_back_his_report(signed_in, places, clock):
     # 4 working hours from Monday 09:00: 3 h to noon, 1 h after the lunch break.
     assert datetime.fromisoformat(body["due_at"]) == datetime(2026, 11, 2, 15, 0, tzinfo=BEIJING)
     assert set(body["team"]) <= {"community_police", "village_cadre", "grid_worker"}
+    assert body["code"] == f"SJ20261102{body['id']:07d}"
+    audited = demo_app_connection.execute(
+        text(
+            "SELECT actor_name, detail->>'status' FROM audit_log WHERE action = 'incident.report'"
+            " AND object_id = :i"
+        ),
+        {"i": str(body["id"])},
+    ).all()
+    assert [tuple(a) for a in audited] == [("resident", "reported")]
     mine = resident.get("/api/incidents/mine").get_json()["reports"]
     assert [m["id"] for m in mine] == [body["id"]]
     one = resident.get(r.headers["Location"]).get_json()

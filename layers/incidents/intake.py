@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from layers.accounts import audit
 from layers.accounts.access import Principal
 from layers.errors import Invalid
-from layers.incidents.duplicates import candidates
+from layers.incidents.duplicates import RADIUS_M, WINDOW_H
 from layers.incidents.sla import BEIJING, WorkCalendar
 from layers.incidents.workflow import StoredPhoto, roles_on
 
@@ -127,32 +128,59 @@ def parse_report(data: Mapping) -> Report:
     )
 
 
-def category_row(session: Session, code: str):
-    """The active category ``code`` (limit, unit, level, flags) or :class:`Unprocessable`."""
-    row = session.execute(
-        text(
-            "SELECT code, name_zh, name_en, time_limit, time_unit, handler_level, sensitive,"
-            " police FROM incident_category WHERE code = :c AND active"
-        ),
-        {"c": code},
-    ).one_or_none()
-    if row is None:
+#: The category and the level-3 grid holding the point, with the grid's 铁三角 roles
+#: (its own or the nearest ancestor's, no names): one round trip for a report.
+_PLACE = """
+SELECT c.code, c.name_zh, c.name_en, c.time_limit, c.time_unit, c.handler_level,
+       c.sensitive, c.police, g.id AS grid_id, g.village_id, g.code AS grid_code,
+       g.name AS grid_name,
+       ARRAY(WITH RECURSIVE up AS (
+                 SELECT id, parent_id FROM grid WHERE id = g.id
+                 UNION ALL SELECT p.id, p.parent_id FROM grid p JOIN up ON p.id = up.parent_id)
+             SELECT DISTINCT r.role FROM role_assignment r JOIN up ON up.id = r.grid_id
+             WHERE r.valid_to IS NULL
+               AND r.role IN ('community_police', 'village_cadre', 'grid_worker')
+             ORDER BY r.role) AS team
+FROM (SELECT 1) AS one
+LEFT JOIN incident_category c ON c.code = :c AND c.active
+LEFT JOIN LATERAL (
+    SELECT id, village_id, code, name FROM grid
+    WHERE valid_to IS NULL AND level = 3 AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4490))
+    ORDER BY id LIMIT 1) AS g ON true
+"""
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a report goes: its category's rules and the grid holding its point."""
+
+    category: Any
+    grid_id: int
+    village_id: int
+    grid_code: str
+    grid_name: str
+    team: list[str]
+
+
+def place(session: Session, code: str, lon: float, lat: float) -> Place:
+    """The active category ``code`` and the current level-3 grid holding the point.
+
+    Raises
+    ------
+    Unprocessable
+        Unknown category, or a point outside every grid (the message names the
+        nearest grid and its distance).
+    """
+    row = session.execute(text(_PLACE), {"c": code, "x": lon, "y": lat}).one()
+    if row.code is None:
         raise Unprocessable(f"没有类别 {code} / unknown category {code}", "category")
-    return row
+    if row.grid_id is None:
+        raise _outside_every_grid(session, lon, lat)
+    return Place(row, row.grid_id, row.village_id, row.grid_code, row.grid_name, list(row.team))
 
 
-def locate(session: Session, lon: float, lat: float):
-    """The current level-3 grid holding the point; :class:`Unprocessable` names the nearest."""
+def _outside_every_grid(session: Session, lon: float, lat: float) -> Unprocessable:
     point = "ST_SetSRID(ST_MakePoint(:x, :y), 4490)"
-    row = session.execute(
-        text(
-            "SELECT id, village_id, code, name FROM grid WHERE valid_to IS NULL AND level = 3"
-            f" AND ST_Covers(geom, {point}) ORDER BY id LIMIT 1"
-        ),
-        {"x": lon, "y": lat},
-    ).one_or_none()
-    if row is not None:
-        return row
     nearest = session.execute(
         text(
             "SELECT code, name, ST_Distance(geom::geography, "
@@ -162,8 +190,8 @@ def locate(session: Session, lon: float, lat: float):
         {"x": lon, "y": lat},
     ).one_or_none()
     if nearest is None:
-        raise Unprocessable("系统中还没有网格 / there are no grids yet", "lat")
-    raise Unprocessable(
+        return Unprocessable("系统中还没有网格 / there are no grids yet", "lat")
+    return Unprocessable(
         f"该位置不在任何网格内，最近的网格是“{nearest.name}”"
         f"（{nearest.code}，约 {nearest.d:.0f} 米）"
         f" / the place lies outside every grid; the nearest is {nearest.code}"
@@ -173,25 +201,40 @@ def locate(session: Session, lon: float, lat: float):
     )
 
 
-def team_of(session: Session, grid_id: int) -> list[str]:
-    """The 铁三角 roles on duty for a grid (its own or the nearest ancestor's), no names."""
-    return list(
-        session.scalars(
-            text(
-                """
-                WITH RECURSIVE up AS (
-                    SELECT id, parent_id, 0 AS depth FROM grid WHERE id = :g
-                    UNION ALL SELECT p.id, p.parent_id, up.depth + 1 FROM grid p
-                    JOIN up ON p.id = up.parent_id)
-                SELECT DISTINCT r.role FROM role_assignment r JOIN up ON up.id = r.grid_id
-                WHERE r.valid_to IS NULL
-                  AND r.role IN ('community_police', 'village_cadre', 'grid_worker')
-                ORDER BY r.role
-                """
-            ),
-            {"g": grid_id},
-        )
-    )
+#: The report and its audit entry in one statement, answered with the stored row and
+#: the open reports nearby (offered as a merge). A retried ``client_key`` inserts
+#: nothing and returns no row.
+_FILE = """
+WITH n AS (SELECT nextval('incident_id_seq') AS id),
+i AS (
+    INSERT INTO incident (id, code, category_code, status, title, description, geom,
+        village_id, grid_id, reported_at, due_at, reporter_user_id, api_key_id, level,
+        address, contact_phone, contact_email, client_key)
+    SELECT n.id, 'SJ' || :day || lpad(n.id::text, greatest(7, length(n.id::text)), '0'),
+        :cat, :status, :title, :descr, ST_SetSRID(ST_MakePoint(:x, :y), 4490), :village,
+        :grid, :now, :due, :user, :key, :level, :address, :phone, :email, :ck
+    FROM n
+    ON CONFLICT ON CONSTRAINT uq_incident_client_key DO NOTHING
+    RETURNING id, code, status, level, due_at, reported_at),
+a AS ({audit} FROM i)
+SELECT i.*, {nearby} FROM i
+"""
+#: The first history entry and the photos. A statement of their own: the row-level
+#: security policies look the incident up, and a statement does not see its own inserts.
+_HISTORY = """
+WITH e AS (
+    INSERT INTO incident_event (incident_id, seq, from_status, to_status, at, actor_user_id,
+        actor_role, action, detail)
+    VALUES (:i, 1, NULL, :status, :now, :user, :role, 'report', CAST(:detail AS jsonb)))
+INSERT INTO incident_photo (incident_id, event_seq, sha256, mime, size_bytes)
+SELECT :i, 1, ph.h, ph.m, ph.n
+FROM unnest(CAST(:hashes AS text[]), CAST(:mimes AS text[]), CAST(:sizes AS int[])) AS ph(h, m, n)
+ON CONFLICT ON CONSTRAINT uq_incident_photo_sha256 DO NOTHING
+"""
+_NEARBY = """ARRAY(SELECT json_build_object('id', d.id, 'code', d.code, 'status', d.status,
+        'distance_m', round(d.distance_m::numeric, 1), 'reported_at', d.reported_at)
+    FROM incident_nearby(:cat, :x, :y, :now, :metres, :hours) WITH ORDINALITY AS d
+    ORDER BY d.ordinality) AS nearby"""
 
 
 def file_report(
@@ -221,106 +264,85 @@ def file_report(
     Invalid
         The place lies outside the reporter's areas (``field`` = ``lat``).
     """
-    cat = category_row(session, report.category)
-    grid = locate(session, report.lon, report.lat)
+    at = place(session, report.category, report.lon, report.lat)
+    cat = at.category
     if reporter is not None:
         where = roles_on(
             session,
             reporter,
-            village_id=grid.village_id,
-            grid_id=grid.id,
+            village_id=at.village_id,
+            grid_id=at.grid_id,
             lon=report.lon,
             lat=report.lat,
         )
         if not where:
             raise Unprocessable(
-                "该位置不在您的片区内 / the place is outside your areas", "lat", grid=grid.code
+                "该位置不在您的片区内 / the place is outside your areas", "lat", grid=at.grid_code
             )
-    if api_key_area is not None and not _in_key_area(session, api_key_area, grid):
+    if api_key_area is not None and not _in_key_area(session, api_key_area, at):
         raise Unprocessable("该位置不在此密钥的区域内 / the place is outside the key's area", "lat")
     owner = f"u{reporter.user_id}" if reporter else f"k{api_key_id}"
     client_key = f"{owner}:{report.client_key}" if report.client_key else None
-    if client_key:
-        known = session.scalar(
-            text("SELECT id FROM incident WHERE client_key = :k"), {"k": client_key}
-        )
-        if known is not None:
-            return _answer(session, known, cat, grid, []), False
-    incident_id = session.scalar(text("SELECT nextval('incident_id_seq')"))
-    code = f"SJ{now.astimezone(BEIJING):%Y%m%d}{incident_id:07d}"
     status = "draft" if report.draft else "reported"
-    due = None if report.draft else calendar.due(now, cat.time_limit, cat.time_unit)
-    title = report.title or report.description[:30]
-    session.execute(
-        text(
-            """
-            INSERT INTO incident (id, code, category_code, status, title, description, geom,
-                village_id, grid_id, reported_at, due_at, reporter_user_id, api_key_id, level,
-                address, contact_phone, contact_email, client_key)
-            VALUES (:id, :code, :cat, :status, :title, :descr,
-                ST_SetSRID(ST_MakePoint(:x, :y), 4490), :village, :grid, :now, :due, :user,
-                :key, :level, :address, :phone, :email, :ck)
-            """
-        ),
-        {
-            "id": incident_id,
-            "code": code,
+    user = reporter.user_id if reporter else None
+    sql = _FILE.format(
+        audit=audit.insert_sql("i.id::text"),
+        nearby="ARRAY[]::json[] AS nearby" if report.draft else _NEARBY,
+    )
+    common = {"status": status, "now": now, "user": user}
+    row = session.execute(
+        text(sql),
+        common
+        | {
+            "day": f"{now.astimezone(BEIJING):%Y%m%d}",
             "cat": cat.code,
-            "status": status,
-            "title": title,
+            "title": report.title or report.description[:30],
             "descr": report.description,
             "x": report.lon,
             "y": report.lat,
-            "village": grid.village_id,
-            "grid": grid.id,
-            "now": now,
-            "due": due,
-            "user": reporter.user_id if reporter else None,
+            "village": at.village_id,
+            "grid": at.grid_id,
+            "due": None if report.draft else calendar.due(now, cat.time_limit, cat.time_unit),
             "key": api_key_id,
             "level": cat.handler_level,
             "address": report.address,
             "phone": report.contact_phone,
             "email": report.contact_email,
             "ck": client_key,
-        },
-    )
-    detail = {"photos": [p.sha256 for p in photos]} if photos else None
-    session.execute(
-        text(
-            "INSERT INTO incident_event (incident_id, seq, from_status, to_status, at,"
-            " actor_user_id, actor_role, action, detail)"
-            " VALUES (:i, 1, NULL, :s, :now, :u, :role, 'report', CAST(:d AS jsonb))"
+            "metres": RADIUS_M,
+            "hours": WINDOW_H,
+        }
+        | audit.params(
+            "incident.report",
+            actor_user_id=user,
+            actor_name=reporter.username if reporter else f"api_key:{api_key_id}",
+            object_type="incident",
+            detail={"category": cat.code, "grid": at.grid_code, "status": status},
+            ip=ip,
         ),
-        {
-            "i": incident_id,
-            "s": status,
-            "now": now,
-            "u": reporter.user_id if reporter else None,
+    ).one_or_none()
+    if row is None:  # a retry: answer with the report first stored under this key
+        row = session.execute(
+            text(
+                "SELECT id, code, status, level, due_at, reported_at, ARRAY[]::json[] AS nearby"
+                " FROM incident WHERE client_key = :k"
+            ),
+            {"k": client_key},
+        ).one()
+        return _answer(row, at), False
+    session.execute(
+        text(_HISTORY),
+        common
+        | {
+            "i": row.id,
             "role": _reporter_role(reporter) if reporter else "open311",
-            "d": json.dumps(detail) if detail else None,
+            "detail": json.dumps({"photos": [p.sha256 for p in photos]}) if photos else None,
+            "hashes": [p.sha256 for p in photos],
+            "mimes": [p.mime for p in photos],
+            "sizes": [p.size for p in photos],
         },
     )
-    for p in photos:
-        session.execute(
-            text(
-                "INSERT INTO incident_photo (incident_id, event_seq, sha256, mime, size_bytes)"
-                " VALUES (:i, 1, :h, :m, :n) ON CONFLICT ON CONSTRAINT uq_incident_photo_sha256"
-                " DO NOTHING"
-            ),
-            {"i": incident_id, "h": p.sha256, "m": p.mime, "n": p.size},
-        )
-    audit.record(
-        session,
-        "incident.report",
-        actor_user_id=reporter.user_id if reporter else None,
-        actor_name=reporter.username if reporter else f"api_key:{api_key_id}",
-        object_type="incident",
-        object_id=incident_id,
-        detail={"category": cat.code, "grid": grid.code, "status": status},
-        ip=ip,
-    )
-    dupes = [] if report.draft else candidates(session, cat.code, report.lon, report.lat, now)
-    return _answer(session, incident_id, cat, grid, dupes), True
+    return _answer(row, at), True
 
 
 def _reporter_role(p: Principal) -> str:
@@ -330,12 +352,12 @@ def _reporter_role(p: Principal) -> str:
     return next((r for r in order if r in roles), sorted(roles)[0] if roles else "reporter")
 
 
-def _in_key_area(session: Session, area: tuple[str, int], grid) -> bool:
+def _in_key_area(session: Session, area: tuple[str, int], at: Place) -> bool:
     kind, area_id = area
     if kind == "town":
         return True
     if kind == "village":
-        return grid.village_id == area_id
+        return at.village_id == area_id
     return bool(
         session.scalar(
             text(
@@ -343,29 +365,30 @@ def _in_key_area(session: Session, area: tuple[str, int], grid) -> bool:
                 " UNION ALL SELECT p.id, p.parent_id FROM grid p JOIN up ON p.id = up.parent_id)"
                 " SELECT EXISTS (SELECT 1 FROM up WHERE id = :a)"
             ),
-            {"g": grid.id, "a": area_id},
+            {"g": at.grid_id, "a": area_id},
         )
     )
 
 
-def _answer(session: Session, incident_id: int, cat, grid, dupes: list[dict]) -> dict:
-    row = session.execute(
-        text("SELECT code, status, level, due_at, reported_at FROM incident WHERE id = :i"),
-        {"i": incident_id},
-    ).one()
+def _answer(row, at: Place) -> dict:
     return {
-        "id": incident_id,
+        "id": row.id,
         "code": row.code,
         "status": row.status,
-        "category": cat.code,
-        "category_zh": cat.name_zh,
-        "grid": grid.code,
-        "grid_name": grid.name,
+        "category": at.category.code,
+        "category_zh": at.category.name_zh,
+        "grid": at.grid_code,
+        "grid_name": at.grid_name,
         "level": row.level,
         "reported_at": row.reported_at.isoformat(),
         "due_at": row.due_at.isoformat() if row.due_at else None,
-        "team": team_of(session, grid.id),
-        "police": cat.police,
+        "team": at.team,
+        "police": at.category.police,
         # Offered as a merge: the reporter (or the team) may join one of these loops.
-        "duplicates": [d for d in dupes if d["id"] != incident_id],
+        "duplicates": [_duplicate(d) for d in row.nearby],
     }
+
+
+def _duplicate(d: dict) -> dict:
+    # json_build_object gives the time as text; answer it as candidates() does.
+    return d | {"reported_at": datetime.fromisoformat(d["reported_at"]).isoformat()}
