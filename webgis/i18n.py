@@ -95,6 +95,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     "edit.discard": {"zh-CN": "放弃草稿", "en": "Discard the draft"},
     "edit.theirs": {"zh-CN": "他人保存的版本（虚线）", "en": "The other edit (dashed)"},
     "edit.split": {"zh-CN": "分割", "en": "Split"},
+    "edit.split.pick": {
+        "zh-CN": "点击要分割的网格",
+        "en": "Click the grid to split",
+    },
+    "edit.split.draw": {
+        "zh-CN": "画一条穿过整个网格的分割线（双击或再点最后一点结束）：",
+        "en": "Draw a line right across it (double-click or click the last point to finish):",
+    },
+    "edit.split.keeps": {"zh-CN": "保留原编号", "en": "keeps the code"},
+    "edit.split.new": {"zh-CN": "新网格", "en": "new grid"},
+    "edit.split.confirm": {"zh-CN": "确认分割", "en": "Split it"},
+    "edit.split.cancel": {"zh-CN": "取消", "en": "Cancel"},
+    "edit.split.done": {"zh-CN": "已分割为", "en": "Split into"},
+    "edit.name": {
+        "zh-CN": "新建对象的名称（可不填）",
+        "en": "Name for a new shape (optional)",
+    },
     "incidents.filter": {"zh-CN": "筛选", "en": "Filter"},
     "incidents.all": {"zh-CN": "全部", "en": "All"},
     "incidents.since": {"zh-CN": "起始日期", "en": "From"},

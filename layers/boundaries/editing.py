@@ -297,13 +297,16 @@ def _check_topology(
 
 def _parent_of(session: Session, kind: str, level: int | None, b: Boundary | None, geom):
     """``(table, id)`` of the parent: kept on update, found by largest overlap on create."""
-    if kind == "village":
+    if kind == "village" and b is not None:
         town = session.scalar(text("SELECT town_id FROM village WHERE id = :i"), {"i": b.id})
         return "town", town
     if b is not None:
         return ("village", b.village_id) if level == 1 else ("grid", b.parent_id)
-    table = "village" if level == 1 else "grid"
-    cond = "TRUE" if level == 1 else "level = :up AND valid_to IS NULL"
+    if kind == "village":  # a new village: the town holding most of it
+        table, cond = "town", "TRUE"
+    else:
+        table = "village" if level == 1 else "grid"
+        cond = "TRUE" if level == 1 else "level = :up AND valid_to IS NULL"
     parent = session.scalar(
         text(
             f"SELECT id FROM {table} WHERE {cond}"

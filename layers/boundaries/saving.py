@@ -58,7 +58,7 @@ def _last_edit(session: Session, kind: str, code: str) -> tuple[str | None, str 
     return (row[0], row[1].isoformat()) if row else (None, None)
 
 
-def _check_version(session: Session, b: Boundary, version: Any) -> None:
+def check_version(session: Session, b: Boundary, version: Any) -> None:
     if not isinstance(version, int) or isinstance(version, bool):
         raise Invalid("缺少版本号 version / the version you loaded is required", "version")
     if version != b.version:
@@ -66,7 +66,8 @@ def _check_version(session: Session, b: Boundary, version: Any) -> None:
         raise Conflict(feature(session, b.kind, b.code), who, when)
 
 
-def _name(value: Any, default: str) -> str:
+def clean_name(value: Any, default: str) -> str:
+    """A user's name for a shape (1–60 characters, trimmed), or ``default`` when not given."""
     if value is None or value == "":
         return default
     if not isinstance(value, str) or len(value.strip()) == 0 or len(value) > 60:
@@ -74,7 +75,7 @@ def _name(value: Any, default: str) -> str:
     return value.strip()
 
 
-def _reassign_households(session: Session, level: int | None, *shapes: str | None) -> None:
+def reassign_households(session: Session, level: int | None, *shapes: str | None) -> None:
     """Point the households around an edited level-3 grid at the grid that now holds them."""
     if level != 3:
         return
@@ -93,7 +94,7 @@ def _reassign_households(session: Session, level: int | None, *shapes: str | Non
         )
 
 
-def _audit(
+def audit_change(
     session: Session,
     principal: Principal,
     action: str,
@@ -114,7 +115,7 @@ def _audit(
     )
 
 
-def _next_code(session: Session, level: int, parent_table: str, parent_id: int) -> str:
+def next_code(session: Session, level: int, parent_table: str, parent_id: int) -> str:
     if level == 1:
         vcode = session.scalar(text("SELECT code FROM village WHERE id = :i"), {"i": parent_id})
         code = vcode + "0000"
@@ -140,6 +141,13 @@ def _next_code(session: Session, level: int, parent_table: str, parent_id: int) 
     if n > 99:
         raise Invalid("编号已用完 / no codes left under this parent", "level")
     return prefix + f"{n:02d}" + ("00" if level == 2 else "")
+
+
+def default_grid_name(village: str, code: str, level: int) -> str:
+    """The demo's naming: 某村网格, 某村第2网格, 某村第2-3网格."""
+    if level == 1:
+        return village + "网格"
+    return f"{village}第{int(code[12:14])}" + (f"-{int(code[14:16])}网格" if level == 3 else "网格")
 
 
 def create_grid(
@@ -170,14 +178,11 @@ def create_grid(
         parent = get_boundary(session, "grid", row)
     if not may_edit(principal, parent):
         raise Forbidden()
-    code = _next_code(session, level, parent_table, parent_id)
+    code = next_code(session, level, parent_table, parent_id)
     village = session.execute(
         text("SELECT id, name FROM village WHERE id = :i"), {"i": parent.village_id}
     ).one()
-    default = f"{village.name}第{int(code[12:14])}" + (
-        f"-{int(code[14:16])}网格" if level == 3 else "网格"
-    )
-    name = _name(body.get("name"), village.name + "网格" if level == 1 else default)
+    name = clean_name(body.get("name"), default_grid_name(village.name, code, level))
     session.execute(
         text(
             "INSERT INTO grid (code, level, parent_id, parent_level, village_id, name, geom)"
@@ -193,9 +198,9 @@ def create_grid(
             "g": geom.wkt,
         },
     )
-    _reassign_households(session, level, geom.wkt)
+    reassign_households(session, level, geom.wkt)
     households = count_households(session, geom)
-    _audit(
+    audit_change(
         session,
         principal,
         "boundary.create",
@@ -223,7 +228,7 @@ def update_boundary(
         When the stored version differs: nothing is written.
     """
     b = editable(session, principal, kind, code)
-    _check_version(session, b, body.get("version"))
+    check_version(session, b, body.get("version"))
     geom, _, _ = prepare(
         session, kind, b.level, body.get("geometry"), srid=body.get("srid"), current=b
     )
@@ -234,7 +239,7 @@ def update_boundary(
         ),
         {"i": b.id},
     )
-    name = _name(body.get("name"), b.name)
+    name = clean_name(body.get("name"), b.name)
     table = "village" if kind == "village" else "grid"
     # The version in the WHERE clause closes the gap between our read and this write.
     done = session.execute(
@@ -247,9 +252,9 @@ def update_boundary(
     if done != 1:
         who, when = _last_edit(session, kind, code)
         raise Conflict(feature(session, kind, code), who, when)
-    _reassign_households(session, b.level, old, geom.wkt)
+    reassign_households(session, b.level, old, geom.wkt)
     households = count_households(session, geom)
-    _audit(
+    audit_change(
         session,
         principal,
         "boundary.update",
@@ -273,7 +278,7 @@ def delete_grid(
     Incidents, grants and duties keep pointing at a retired grid, as history.
     """
     b = editable(session, principal, "grid", code)
-    _check_version(session, b, version)
+    check_version(session, b, version)
     children = session.scalar(
         text("SELECT count(*) FROM grid WHERE parent_id = :i AND valid_to IS NULL"), {"i": b.id}
     )
@@ -302,8 +307,8 @@ def delete_grid(
                 " use can be retired from tomorrow",
                 "code",
             ) from None
-    _reassign_households(session, b.level, old)
-    _audit(
+    reassign_households(session, b.level, old)
+    audit_change(
         session,
         principal,
         "boundary.delete",

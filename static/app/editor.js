@@ -10,6 +10,9 @@
   var countBox = document.getElementById("count");
   var messageBox = document.getElementById("message");
   var draftBox = document.getElementById("drafts");
+  var nameInput = document.getElementById("edit-name");
+  var splitButton = document.getElementById("split-start");
+  var splitBox = document.getElementById("split");
 
   var items = new L.FeatureGroup().addTo(map);   // editable boundaries
   var theirs = L.layerGroup().addTo(map);         // the other edit after a conflict
@@ -17,23 +20,36 @@
   var OK = {color: "#1864ab", weight: 2, fillOpacity: 0.1};
   var BAD = {color: "#b42318", weight: 2, dashArray: "6 4", fillOpacity: 0.15};
 
-  var drawControl = new L.Control.Draw({
-    position: "topleft",
-    draw: {
-      // The server judges validity (and says where it fails), so drawing a
-      // crossing ring is allowed here rather than silently blocked.
-      polygon: {allowIntersection: true, showArea: false, shapeOptions: OK},
-      rectangle: {showArea: false, shapeOptions: OK},
-      polyline: false, circle: false, marker: false, circlemarker: false
-    },
-    edit: {featureGroup: items, remove: true}
-  });
-  map.addControl(drawControl);
+  var LINE = {color: "#d9480f", weight: 4, opacity: 0.9};
+  var LINES = {street: true, lane: true};
 
   function current() {
     var v = select.value.split(":");
     return {kind: v[0], level: v[1] ? parseInt(v[1], 10) : null};
   }
+  function isLine(kind) { return LINES[kind] === true; }
+
+  // Areas are drawn as polygons, streets and lanes as polylines: the toolbar
+  // offers only the tool that fits what is being edited.
+  var drawControl = null;
+  function makeControl() {
+    var line = isLine(current().kind);
+    if (drawControl) { map.removeControl(drawControl); }
+    drawControl = new L.Control.Draw({
+      position: "topleft",
+      draw: {
+        // The server judges validity (and says where it fails), so drawing a
+        // crossing ring is allowed here rather than silently blocked.
+        polygon: line ? false : {allowIntersection: true, showArea: false, shapeOptions: OK},
+        rectangle: line ? false : {showArea: false, shapeOptions: OK},
+        polyline: line ? {allowIntersection: true, shapeOptions: LINE} : false,
+        circle: false, marker: false, circlemarker: false
+      },
+      edit: {featureGroup: items, remove: true}
+    });
+    map.addControl(drawControl);
+  }
+  makeControl();
 
   function say(kind, text, where) {
     messageBox.className = "message " + kind;
@@ -61,6 +77,7 @@
   // Households inside the shape as it is drawn; one request at a time, the latest wins.
   var counting = null, pending = null;
   function count(geometry) {
+    if (isLine(current().kind)) { return; }
     pending = geometry;
     if (counting) { return; }
     var c = current(), g = pending;
@@ -77,6 +94,7 @@
   }
 
   map.on("draw:drawvertex", function (e) {
+    if (splitting) { return; }
     var pts = [];
     e.layers.eachLayer(function (m) { pts.push(m.getLatLng()); });
     if (pts.length >= 3) { count(ring(pts)); }
@@ -159,18 +177,23 @@
 
   function save(layer) {
     var p = layer.feature.properties, geometry = layer.toGeoJSON().geometry;
+    var name = nameInput && nameInput.value.trim() ? nameInput.value.trim() : undefined;
     var request = p.code
       ? W.send("PUT", "/api/boundaries/" + p.kind + "/" + encodeURIComponent(p.code),
                {version: p.version, geometry: geometry})
-      : W.send("POST", "/api/boundaries/grid", {level: p.level, geometry: geometry});
+      : W.send("POST", "/api/boundaries/" + p.kind, {level: p.level, geometry: geometry,
+                                                      name: name});
     return request.then(function (r) {
       if (r.ok) {
         if (p.draft || p.code) { dropDraft(p); }
         layer.feature = r.data.feature;
-        layer.setStyle(OK);
-        say("ok", W.t("edit.saved") + " " + r.data.feature.properties.name + " (v" +
-                  r.data.feature.properties.version + ")");
-        showCount({households: r.data.households, rule: r.data.rule, within: r.data.within});
+        layer.setStyle(isLine(p.kind) ? LINE : OK);
+        if (!p.code && nameInput) { nameInput.value = ""; }
+        say("ok", W.t("edit.saved") + " " + r.data.feature.properties.name +
+                  (isLine(p.kind) ? "" : " (v" + r.data.feature.properties.version + ")"));
+        if (!isLine(p.kind)) {
+          showCount({households: r.data.households, rule: r.data.rule, within: r.data.within});
+        }
         return true;
       }
       keepDraft(layer);
@@ -202,6 +225,7 @@
   }
 
   map.on(L.Draw.Event.CREATED, function (e) {
+    if (splitting) { splitLine(e.layer); return; }
     var c = current();
     e.layer.feature = {type: "Feature", properties: {kind: c.kind, level: c.level}};
     items.addLayer(e.layer);
@@ -210,6 +234,106 @@
   map.on(L.Draw.Event.EDITED, function (e) { e.layers.eachLayer(save); });
   map.on(L.Draw.Event.DELETED, function (e) { e.layers.eachLayer(remove); });
 
+  // --- splitting -------------------------------------------------------------
+  // Split: pick a grid, draw a line across it, see both parts' households
+  // against the size rule (a preview the server computes with every check of
+  // the real split), then confirm or cancel. Nothing is stored before confirming.
+
+  var splitting = null;                           // {layer, line, handler}
+  var preview = L.layerGroup().addTo(map);
+  var PARTS = [{color: "#2b8a3e", weight: 3, fillOpacity: 0.25, className: "split-part keep"},
+               {color: "#e67700", weight: 3, fillOpacity: 0.25, className: "split-part new"}];
+
+  function cancelSplit() {
+    if (splitting && splitting.handler) { splitting.handler.disable(); }
+    splitting = null;
+    preview.clearLayers();
+    splitBox.replaceChildren();
+    var style = isLine(current().kind) ? LINE : OK;
+    items.eachLayer(function (l) { if (l.setStyle) { l.setStyle(style); } });
+  }
+
+  function startSplit() {
+    cancelSplit();
+    splitting = {};
+    splitBox.replaceChildren(W.el("p", {"class": "note"}, W.t("edit.split.pick")));
+  }
+
+  items.on("click", function (e) {
+    if (!splitting || splitting.layer) { return; }
+    var layer = e.layer;
+    splitting.layer = layer;
+    layer.setStyle({color: "#e67700", weight: 3, fillOpacity: 0.15});
+    splitBox.replaceChildren(W.el("p", {"class": "note"}, W.t("edit.split.draw") + " " +
+                                  layer.feature.properties.name));
+    splitting.handler = new L.Draw.Polyline(map, {allowIntersection: true,
+                                                  shapeOptions: {color: "#e67700", weight: 3}});
+    splitting.handler.enable();
+  });
+
+  function partRow(part, rule) {
+    var p = part.feature.properties;
+    var row = W.el("li", {"class": "part " + (part.keeps_code ? "keep" : "new")},
+      W.el("b", {}, p.code), " ",
+      W.el("span", {}, part.keeps_code ? W.t("edit.split.keeps") : W.t("edit.split.new")), " · ",
+      W.el("span", {}, W.t("edit.households") + " "),
+      W.el("b", {"data-field": "households"}, part.households));
+    if (rule) {
+      row.appendChild(W.el("span", {}, " · "));
+      row.appendChild(W.el("b", {"class": part.within ? "" : "error", "data-field": "within"},
+                           W.t(part.within ? "edit.within" : "edit.outside")));
+    }
+    return row;
+  }
+
+  function splitLine(lineLayer) {
+    var s = splitting, p = s.layer.feature.properties;
+    s.line = lineLayer.toGeoJSON().geometry;
+    s.handler = null;
+    var url = "/api/boundaries/" + p.kind + "/" + encodeURIComponent(p.code) + "/split";
+    return W.send("POST", url, {version: p.version, line: s.line, preview: true})
+      .then(function (r) {
+        if (splitting !== s) { return; }
+        preview.clearLayers();
+        if (!r.ok) {
+          say("error", r.data.message || W.t("edit.refused"), r.data.where);
+          splitBox.replaceChildren();
+          if (r.status === 409) { load(); }
+          splitting = null;
+          s.layer.setStyle(OK);
+          return;
+        }
+        r.data.parts.forEach(function (part, i) { L.geoJSON(part.feature, {style: PARTS[i]}).addTo(preview); });
+        var list = W.el("ul", {"class": "split-parts"});
+        r.data.parts.forEach(function (part) { list.appendChild(partRow(part, r.data.rule)); });
+        var confirm = W.el("button", {type: "button", id: "split-confirm"}, W.t("edit.split.confirm"));
+        var cancel = W.el("button", {type: "button", id: "split-cancel"}, W.t("edit.split.cancel"));
+        confirm.addEventListener("click", function () { confirmSplit(s, url); });
+        cancel.addEventListener("click", cancelSplit);
+        var rule = r.data.rule ? W.el("p", {}, W.t("edit.rule") + " " + r.data.rule[0] + "–" +
+                                       r.data.rule[1]) : null;
+        splitBox.replaceChildren(W.el("h2", {}, W.t("edit.split")), rule, list, confirm, cancel);
+      });
+  }
+
+  function confirmSplit(s, url) {
+    var p = s.layer.feature.properties;
+    return W.send("POST", url, {version: p.version, line: s.line}).then(function (r) {
+      if (r.ok) {
+        var names = r.data.parts.map(function (x) { return x.feature.properties.code; });
+        return load().then(function () {
+          say("ok", W.t("edit.split.done") + " " + names.join(" + "));
+        });
+      }
+      say("error" + (r.status === 409 ? " conflict" : ""), r.data.message || W.t("edit.refused"),
+          r.data.where);
+      cancelSplit();
+      if (r.status === 409) { load(); }
+    });
+  }
+
+  splitButton.addEventListener("click", startSplit);
+
   // --- loading ---------------------------------------------------------------
 
   var api = {items: items, theirs: theirs, save: save, remove: remove, loaded: false};
@@ -217,11 +341,13 @@
   function load() {
     var c = current();
     api.loaded = false;
+    cancelSplit();
     items.clearLayers();
     marks.clearLayers();
+    splitButton.hidden = c.kind !== "grid" || c.level === 1;
     var url = "/api/boundaries?kind=" + c.kind + (c.level ? "&level=" + c.level : "");
     return W.send("GET", url).then(function (r) {
-      L.geoJSON(r.data, {style: OK}).eachLayer(function (layer) {
+      L.geoJSON(r.data, {style: isLine(c.kind) ? LINE : OK}).eachLayer(function (layer) {
         layer.bindTooltip(W.el("span", {}, layer.feature.properties.name));
         items.addLayer(layer);
       });
@@ -230,7 +356,7 @@
     });
   }
 
-  select.addEventListener("change", load);
+  select.addEventListener("change", function () { makeControl(); load(); });
   api.load = load;
   window.wangge.editor = api;
   load();

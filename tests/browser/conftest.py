@@ -18,6 +18,9 @@ serve
 page
     A fresh browser context and page per test, guarded as above; its record
     is the ``page_log`` fixture.
+live
+    The demo app on its own test connection (everything it writes is rolled
+    back), serving one request at a time; its URL.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from webgis.app import create_app
 
 CHROMIUM = os.environ.get("WANGGE_CHROMIUM", "/usr/bin/chromium")
 
@@ -169,3 +174,40 @@ def page(browser: Browser, served_origins: set[str], page_log: PageLog) -> Itera
     problems = page_log.problems()
     if problems:
         pytest.fail("the page misbehaved:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+class OneAtATime:
+    """A WSGI wrapper serving requests one after the other (they share one connection).
+
+    :meth:`close` waits for the request in flight and refuses later ones, so the
+    connection is idle when the test's transaction is rolled back.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            if self.closed:
+                start_response("503 Service Unavailable", [("Content-Length", "0")])
+                return [b""]
+            result = self.app(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+
+
+@pytest.fixture
+def live(page, serve, demo_url, demo_app_connection, settings_for) -> Iterator[str]:
+    app = OneAtATime(create_app(settings_for(demo_url), bind=demo_app_connection))
+    yield serve(app)
+    page.goto("about:blank")  # no more tile requests from this page
+    app.close()

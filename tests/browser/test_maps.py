@@ -9,59 +9,19 @@ time, because a connection serves one statement at a time.
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlsplit
 
-import pytest
 import shapely
 from playwright.sync_api import Page
 from shapely.geometry import box
 from sqlalchemy import text
 
 from layers.demo.load import DEMO_PASSWORD
-from webgis.app import create_app
 
 GAP = "1309991002010302"  # retired before drawing, leaving a gap in the officer's village
 NEXT = "1309991002010303"
 NEIGHBOUR = "1309991002010301"
 PAYLOAD = "<img src=x onerror=alert(1)>"
-
-
-class OneAtATime:
-    """A WSGI wrapper serving requests one after the other (they share one connection).
-
-    :meth:`close` waits for the request in flight and refuses later ones, so the
-    connection is idle when the test's transaction is rolled back.
-    """
-
-    def __init__(self, app) -> None:
-        self.app = app
-        self.lock = threading.Lock()
-        self.closed = False
-
-    def __call__(self, environ, start_response):
-        with self.lock:
-            if self.closed:
-                start_response("503 Service Unavailable", [("Content-Length", "0")])
-                return [b""]
-            result = self.app(environ, start_response)
-            try:
-                return list(result)
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
-
-    def close(self) -> None:
-        with self.lock:
-            self.closed = True
-
-
-@pytest.fixture
-def live(page, serve, demo_url, demo_app_connection, settings_for):
-    app = OneAtATime(create_app(settings_for(demo_url), bind=demo_app_connection))
-    yield serve(app)
-    page.goto("about:blank")  # no more tile requests from this page
-    app.close()
 
 
 def login(page: Page, base: str, username: str, path: str) -> None:

@@ -1,4 +1,4 @@
-"""The boundary editor's JSON API: list, count, create, reshape, delete.
+"""The boundary editor's JSON API: list, count, create, reshape, split, delete.
 
 Every write needs the ``X-CSRF-Token`` header (webgis/auth.py) and an edit
 grant on the area (``principal().edit``). Refusals are bilingual: 422 for a
@@ -22,8 +22,18 @@ from layers.boundaries.editing import (
     rule_for,
 )
 from layers.boundaries.ingress import ShapeRefused, parse_polygon
+from layers.boundaries.lines import (
+    LINE_KINDS,
+    create_line,
+    delete_line,
+    line_feature,
+    line_features,
+    update_line,
+)
 from layers.boundaries.queries import boundary_features
 from layers.boundaries.saving import Saved, create_grid, delete_grid, update_boundary
+from layers.boundaries.splitting import Split, plan_split, preview_features, split_boundary
+from layers.boundaries.villages import create_village
 from layers.errors import Invalid, NotFound
 from webgis.auth import client_ip, principal
 from webgis.db import session
@@ -45,10 +55,14 @@ def _refused(exc: ShapeRefused):
 def _conflict(exc: Conflict):
     who = exc.edited_by or "?"
     v = exc.current["properties"]["version"]
+    # Streets and lanes carry a digest, not a counter: no "version n" to quote.
+    now_zh, now_en = (
+        (f"（现为第 {v} 版）", f" (now version {v})") if isinstance(v, int) else ("", "")
+    )
     return answer(
         409,
-        f"该边界已被 {who} 修改（现为第 {v} 版），您的修改已保存为草稿 / {who} changed this"
-        f" boundary (now version {v}); your edit is kept as a draft",
+        f"该边界已被 {who} 修改{now_zh}，您的修改已保存为草稿 / {who} changed this"
+        f" boundary{now_en}; your edit is kept as a draft",
         current=exc.current,
         edited_by=exc.edited_by,
         edited_at=exc.edited_at,
@@ -61,7 +75,7 @@ def _forbidden(_exc: Forbidden):
 
 
 def _kind(kind: str) -> str:
-    if kind not in KINDS:
+    if kind not in KINDS and kind not in LINE_KINDS:
         raise NotFound(kind)
     return kind
 
@@ -95,13 +109,17 @@ def _saved(saved: Saved, status: int = 200):
 @bp.get("")
 def index():
     kind = _kind(request.args.get("kind", "grid"))
+    if kind in LINE_KINDS:
+        return jsonify(line_features(session(), kind, principal().edit))
     level = _level(request.args.get("level")) if kind == "grid" else None
     return jsonify(boundary_features(session(), kind, level, principal().edit))
 
 
 @bp.get("/<kind>/<code>")
 def show(kind: str, code: str):
-    return jsonify(feature(session(), _kind(kind), code))
+    if _kind(kind) in LINE_KINDS:
+        return jsonify(line_feature(session(), kind, code))
+    return jsonify(feature(session(), kind, code))
 
 
 @bp.post("/count")
@@ -113,7 +131,9 @@ def count():
     """
     require_editor(principal())
     body = _body()
-    kind = _kind(body.get("kind", "grid"))
+    kind = body.get("kind", "grid")
+    if kind not in KINDS:
+        raise NotFound(kind)
     level = _level(body.get("level"))
     db = session()
     problem = where = None
@@ -134,10 +154,18 @@ def count():
     )
 
 
-@bp.post("/grid")
-def create():
+@bp.post("/<kind>")
+def create(kind: str):
+    """A new grid, village (town administrator only), street or lane."""
     db = session()
-    saved = create_grid(db, principal(), _body(), ip=client_ip())
+    if _kind(kind) in LINE_KINDS:
+        made = create_line(db, principal(), kind, _body(), ip=client_ip())
+        db.commit()
+        return jsonify(feature=made), 201
+    if kind == "village":
+        saved = create_village(db, principal(), _body(), ip=client_ip())
+    else:
+        saved = create_grid(db, principal(), _body(), ip=client_ip())
     db.commit()
     return _saved(saved, 201)
 
@@ -145,17 +173,65 @@ def create():
 @bp.put("/<kind>/<code>")
 def update(kind: str, code: str):
     db = session()
-    saved = update_boundary(db, principal(), _kind(kind), code, _body(), ip=client_ip())
+    if _kind(kind) in LINE_KINDS:
+        made = update_line(db, principal(), kind, code, _body(), ip=client_ip())
+        db.commit()
+        return jsonify(feature=made)
+    saved = update_boundary(db, principal(), kind, code, _body(), ip=client_ip())
     db.commit()
     return _saved(saved)
 
 
+def _split_answer(split: Split, features, preview: bool):
+    rule = split.rule
+    parts = [
+        {
+            "feature": f,
+            "households": p.households,
+            "area_m2": round(p.area_m2, 1),
+            "keeps_code": p.keeps,
+            "within": rule.check(p.households) if rule else None,
+        }
+        for p, f in zip(split.parts, features, strict=True)
+    ]
+    return {
+        "preview": preview,
+        "code": split.boundary.code,
+        "new_code": split.new_code,
+        "rule": [rule.min, rule.max] if rule else None,
+        "parts": parts,
+    }
+
+
+@bp.post("/<kind>/<code>/split")
+def split(kind: str, code: str):
+    """Split a grid in two along ``line``; with ``"preview": true`` only say what would happen.
+
+    The preview runs every check the split runs (version, access, crossing,
+    slivers, children) and counts the households of both parts, so the page
+    can show them against the size rule before the officer confirms.
+    """
+    body = _body()
+    db = session()
+    if body.get("preview") is True:
+        plan = plan_split(db, principal(), _kind(kind), code, body)
+        db.rollback()  # let go of the row lock taken to check the version
+        return jsonify(_split_answer(plan, preview_features(plan), True))
+    done = split_boundary(db, principal(), _kind(kind), code, body, ip=client_ip())
+    db.commit()
+    return jsonify(_split_answer(done, done.features, False)), 201
+
+
 @bp.delete("/<kind>/<code>")
 def delete(kind: str, code: str):
-    if _kind(kind) != "grid":
+    db = session()
+    if _kind(kind) in LINE_KINDS:
+        delete_line(db, principal(), kind, code, request.args.get("version"), ip=client_ip())
+        db.commit()
+        return jsonify(deleted=code)
+    if kind != "grid":
         raise Forbidden()  # village outlines are the town's, never deleted from the map
     version = request.args.get("version", type=int)
-    db = session()
     delete_grid(db, principal(), code, version, ip=client_ip())
     db.commit()
     return jsonify(deleted=code)

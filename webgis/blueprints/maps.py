@@ -127,6 +127,13 @@ def editor():
             "edit.discard",
             "edit.theirs",
             "edit.split",
+            "edit.split.pick",
+            "edit.split.draw",
+            "edit.split.keeps",
+            "edit.split.new",
+            "edit.split.confirm",
+            "edit.split.cancel",
+            "edit.split.done",
         ),
     }
     return _page("map_edit.html", m, layers, config)
