@@ -7,7 +7,7 @@ from layers.db import Base
 from layers.hotspots.models import HotspotCell, HotspotRun
 from layers.households.models import Household, Person
 from layers.incidents.models import Incident, IncidentCategory, IncidentEvent, IncidentStatus
-from layers.patrol.models import PatrolRoute, PatrolTrack
+from layers.patrol.models import PatrolRoute, PatrolTrack, PatrolWeekPlan
 
 __all__ = [
     "AuditEntry",
@@ -27,6 +27,7 @@ __all__ = [
     "Lane",
     "PatrolRoute",
     "PatrolTrack",
+    "PatrolWeekPlan",
     "Person",
     "RoleAssignment",
     "Street",

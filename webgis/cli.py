@@ -325,7 +325,7 @@ def hotspots_run(category, since, until, cell_m, alpha) -> None:
 
 @cli.group()
 def patrol() -> None:
-    """Patrol routes: plan them, export them as GPX, check walked tracks."""
+    """Patrol routes and week plans: plan them, export them as GPX, check walked tracks."""
 
 
 @patrol.command("plan")
@@ -340,6 +340,40 @@ def patrol_plan(area, mode, minutes, stop_min, seed) -> None:
 
     _echo_json(
         _layers_call(plan_route, area, mode=mode, minutes=minutes, stop_min=stop_min, seed=seed)
+    )
+
+
+def _iso_date(_ctx, _param, value: str | None):
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"日期应为 YYYY-MM-DD，收到 {value!r} / the date must be YYYY-MM-DD, got {value!r}"
+        ) from exc
+
+
+@patrol.command("week")
+@click.option("--area", required=True, help="Village code.")
+@click.option(
+    "--start", required=True, callback=_iso_date, help="First day of the week, YYYY-MM-DD."
+)
+@click.option("--minutes", default=60.0, show_default=True, help="Minutes per patrol (10–240).")
+@click.option("--stop", "stop_min", default=12.0, show_default=True, help="Minutes per stop.")
+@click.option("--seed", default=0, show_default=True, help="Varies routes and times per week.")
+@click.option("--team", help="Patrol team name [the village's name + 巡逻队].")
+def patrol_week(area, start, minutes, stop_min, seed, team) -> None:
+    """Plan and store a week of twice-daily patrols (7 days × morning and afternoon); print it
+    as JSON."""
+    from layers.patrol.service import plan_week
+
+    _echo_json(
+        _layers_call(
+            plan_week, area, start, minutes=minutes, stop_min=stop_min, seed=seed, team=team
+        )
     )
 
 

@@ -217,3 +217,86 @@ MESSAGES.update(
         "dashboard.none": {"zh-CN": "所选时段没有事件", "en": "No incidents in this period"},
     }
 )
+
+
+# Patrol week plans and the monthly patrol coverage (issue 7).
+MESSAGES.update(
+    {
+        "week.list": {"zh-CN": "巡逻周计划", "en": "Patrol week plans"},
+        "week.title": {"zh-CN": "巡逻周计划", "en": "Patrol week plan"},
+        "week.start": {"zh-CN": "开始日期", "en": "First day"},
+        "week.minutes": {"zh-CN": "每次巡逻（分钟）", "en": "Minutes per patrol"},
+        "week.stop": {"zh-CN": "每个热点停留（分钟）", "en": "Minutes per stop"},
+        "week.team": {"zh-CN": "巡逻队", "en": "Patrol team"},
+        "week.team.default": {"zh-CN": "默认：村名 + 巡逻队", "en": "default: village + 巡逻队"},
+        "week.seed": {"zh-CN": "变化序号", "en": "Variant"},
+        "week.submit": {"zh-CN": "生成一周计划", "en": "Plan the week"},
+        "week.help": {
+            "zh-CN": "每天上午、下午各一次，路线和出发时间每天不同，同时让每个热点"
+            "得到应有的巡查次数。规划需要几秒钟。",
+            "en": "A morning and an afternoon patrol each day, with routes and start times that"
+            " change from day to day while each hotspot gets its share of visits."
+            " Planning takes a few seconds.",
+        },
+        "week.none": {"zh-CN": "还没有周计划", "en": "No week plans yet"},
+        "week.patrols": {"zh-CN": "巡逻次数", "en": "Patrols"},
+        "week.created": {"zh-CN": "生成时间", "en": "Made"},
+        "week.day": {"zh-CN": "日期", "en": "Day"},
+        "week.weekday": {"zh-CN": "星期", "en": "Weekday"},
+        "week.slot": {"zh-CN": "时段", "en": "Round"},
+        "week.slot.0": {"zh-CN": "上午", "en": "Morning"},
+        "week.slot.1": {"zh-CN": "下午", "en": "Afternoon"},
+        "week.time": {"zh-CN": "出发时间", "en": "Start"},
+        "week.stops": {"zh-CN": "途经热点（按顺序）", "en": "Stops in order"},
+        "week.total_min": {"zh-CN": "用时（分钟）", "en": "Minutes"},
+        "week.walk_m": {"zh-CN": "步行（米）", "en": "Walk (m)"},
+        "week.on_map": {"zh-CN": "在地图上查看", "en": "Show on the map"},
+        "week.hotspot": {"zh-CN": "热点", "en": "Hotspot"},
+        "week.hotspots": {"zh-CN": "各热点巡查次数", "en": "Visits per hotspot"},
+        "week.priority": {"zh-CN": "优先级", "en": "Priority"},
+        "week.visits": {"zh-CN": "本周巡查次数", "en": "Visits this week"},
+        "week.target": {"zh-CN": "目标次数", "en": "Target"},
+        "week.overlap": {"zh-CN": "不同日巡逻的热点重合度", "en": "Stop overlap between days"},
+        "week.prize_share": {"zh-CN": "相对最优路线的收益", "en": "Prize against the best route"},
+        "week.note": {
+            "zh-CN": "热点按近一年事件计算；目标次数按风险分配，使风险最高的热点巡查最多。",
+            "en": "Hotspots come from the last year's incidents; targets share the visits by"
+            " risk, so the riskiest hotspots are visited most.",
+        },
+        "weekday.0": {"zh-CN": "星期一", "en": "Monday"},
+        "weekday.1": {"zh-CN": "星期二", "en": "Tuesday"},
+        "weekday.2": {"zh-CN": "星期三", "en": "Wednesday"},
+        "weekday.3": {"zh-CN": "星期四", "en": "Thursday"},
+        "weekday.4": {"zh-CN": "星期五", "en": "Friday"},
+        "weekday.5": {"zh-CN": "星期六", "en": "Saturday"},
+        "weekday.6": {"zh-CN": "星期日", "en": "Sunday"},
+        "coverage.title": {"zh-CN": "巡逻月度考核", "en": "Monthly patrol coverage"},
+        "coverage.by.team": {"zh-CN": "巡逻队及村", "en": "Patrol team and village"},
+        "coverage.by.village": {"zh-CN": "村/社区", "en": "Village"},
+        "coverage.since": {"zh-CN": "起始月份", "en": "From month"},
+        "coverage.until": {"zh-CN": "截止月份", "en": "To month"},
+        "coverage.team": {"zh-CN": "巡逻队", "en": "Patrol team"},
+        "coverage.no_plan": {"zh-CN": "（计划外路线）", "en": "(routes outside a plan)"},
+        "coverage.planned": {"zh-CN": "计划巡逻", "en": "Planned"},
+        "coverage.planned_walked": {"zh-CN": "已巡", "en": "Walked of planned"},
+        "coverage.walked_share": {"zh-CN": "计划完成率", "en": "Share walked"},
+        "coverage.walked": {"zh-CN": "上传轨迹", "en": "Tracks checked"},
+        "coverage.checkpoints": {"zh-CN": "打卡点到达/应到", "en": "Checkpoints visited"},
+        "coverage.checkpoint_share": {"zh-CN": "打卡率", "en": "Checkpoint share"},
+        "coverage.dwell_ok": {"zh-CN": "停留达标", "en": "Stops long enough"},
+        "coverage.lane_share": {"zh-CN": "巷道走到率", "en": "Lanes walked"},
+        "coverage.none": {
+            "zh-CN": "所选月份没有巡逻计划或轨迹",
+            "en": "No planned or walked patrols in these months",
+        },
+        "coverage.formula": {
+            "zh-CN": "计划完成率 = 有轨迹的计划巡逻数 ÷ 计划巡逻数；打卡率 = 到达的打卡点 ÷"
+            " 应到打卡点；巷道走到率 = 走到的巷道长度 ÷ 全巷巡逻应走的巷道长度"
+            "（巷道 60% 以上在轨迹 15 米内算走到）。按北京时间的月份统计。",
+            "en": "Share walked = planned patrols with a track ÷ planned patrols; checkpoint"
+            " share = checkpoints reached ÷ checkpoints; lanes walked = length of lanes walked ÷"
+            " length assigned to full-cover walks (a lane counts when 60 % of it lies within"
+            " 15 m of the track). Months are Beijing months.",
+        },
+    }
+)

@@ -1,14 +1,29 @@
-"""Planned patrol routes and walked GPS tracks (time in the M coordinate)."""
+"""Planned patrol routes, week plans and walked GPS tracks (time in the M coordinate)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, Float, ForeignKey, Index, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from layers.db import Base, created_at_column, geometry
+
+
+class PatrolWeekPlan(Base):
+    """A week of twice-daily patrols for one village's patrol team; its routes point here."""
+
+    __tablename__ = "patrol_week_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("village.id"), index=True)
+    #: The patrol team that walks it (e.g. 夕阳红巡逻队): the monthly coverage is per team.
+    team: Mapped[str] = mapped_column(Text)
+    week_start: Mapped[date] = mapped_column(Date)
+    #: Planning parameters, hotspots, targets and the plan's variety figures.
+    params: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class PatrolRoute(Base):
@@ -17,6 +32,11 @@ class PatrolRoute(Base):
     __tablename__ = "patrol_route"
     __table_args__ = (
         CheckConstraint("mode IN ('cover', 'budget', 'manual')", name="mode"),
+        CheckConstraint(
+            "(week_plan_id IS NULL) = (slot IS NULL) AND (week_plan_id IS NULL)"
+            " = (planned_start IS NULL) AND slot >= 0",
+            name="week_plan_slot",
+        ),
         Index("ix_patrol_route_geom", "geom", postgresql_using="gist"),
     )
 
@@ -28,6 +48,12 @@ class PatrolRoute(Base):
     length_m: Mapped[float] = mapped_column(Float)
     params: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = created_at_column()
+    #: Set for the patrols of a week plan: when to start, and which window of the day.
+    week_plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patrol_week_plan.id", ondelete="CASCADE"), index=True
+    )
+    planned_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    slot: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class PatrolTrack(Base):

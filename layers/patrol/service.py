@@ -1,14 +1,16 @@
 """Patrol routes and tracks on the stored village data: plan, export as GPX, check a walk.
 
-The algorithms live in the modules beside this one (postman, budget, gpx,
-compliance); this module reads a village's lanes and incidents from PostGIS,
-runs them, and stores routes and walked tracks with their check.
+The algorithms live in the modules beside this one (postman, budget, weekplan,
+gpx, compliance); this module reads a village's lanes and incidents from
+PostGIS, runs them, and stores routes, week plans and walked tracks with their
+check. Reading them back within a user's areas is in :mod:`layers.patrol.queries`.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
@@ -22,15 +24,24 @@ from layers.db import METRIC_SRID, SRID
 from layers.errors import Invalid, NotFound
 from layers.hotspots.gistar import gi_star_points, hotspot_clusters
 from layers.hotspots.runs import incident_points
-from layers.patrol.budget import budget_route
+from layers.patrol.budget import budget_route, place_stops
 from layers.patrol.compliance import check_track
 from layers.patrol.errors import PatrolInputError
 from layers.patrol.gpx import read_gpx, write_gpx
 from layers.patrol.network import build_network
 from layers.patrol.postman import chinese_postman
+from layers.patrol.queries import week_plan_detail
+from layers.patrol.weekplan import DEFAULT_WINDOWS, week_plan
 
 #: Incidents of this many days before the latest one decide where a budget route stops.
 HOTSPOT_WINDOW_DAYS = 365
+
+#: Length of one patrol of a week plan (minutes): it must fit the shorter window (6–10 h).
+WEEK_MINUTES = (10.0, 240.0)
+#: Minutes spent at a hotspot (Koper: 10–15 min deter best; allow a wider range).
+STOP_MINUTES = (1.0, 60.0)
+#: Planned start times are local (Beijing) times.
+LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 def _village(session: Session, code: str):
@@ -227,7 +238,7 @@ def _hotspots(session: Session, v):
 def _route(session: Session, route_id: int):
     row = session.execute(
         text(
-            "SELECT r.id, r.name, r.mode, r.params, r.village_id, v.code,"
+            "SELECT r.id, r.name, r.mode, r.params, r.village_id, v.code, r.planned_start,"
             " ST_AsBinary(r.geom) AS geom FROM patrol_route r JOIN village v"
             " ON v.id = r.village_id WHERE r.id = :r"
         ),
@@ -241,7 +252,10 @@ def _route(session: Session, route_id: int):
 def route_gpx(session: Session, route_id: int) -> str:
     """The route as GPX 1.1 for a phone: the line and its stops as waypoints."""
     r = _route(session, route_id)
-    stops = [(s["lon"], s["lat"], f"热点 {i + 1}") for i, s in enumerate(r.params.get("stops", []))]
+    stops = [
+        (s["lon"], s["lat"], f"热点 {s.get('hotspot', i + 1)}")
+        for i, s in enumerate(r.params.get("stops", []))
+    ]
     return write_gpx(
         shapely.from_wkb(bytes(r.geom)), name=r.name, crs="EPSG:4490", waypoints=stops or None
     )
@@ -259,9 +273,12 @@ def check_walk(
     """Check an uploaded GPX track against route ``route_id`` and store the track.
 
     Cover routes are checked for the share of the village's lanes walked;
-    budget routes for the stops visited and how long the patrol stayed.
+    budget routes for the stops visited and how long the patrol stayed. The
+    start is compared with ``planned_start``, by default the route's own
+    (the patrols of a week plan have one).
     """
     r = _route(session, route_id)
+    planned_start = planned_start or r.planned_start
     # Only a full-cover walk is judged by its lanes: build the network just for it.
     if r.mode == "cover":
         network, v = village_network(session, r.code)
@@ -337,18 +354,155 @@ def check_walk(
     return {"track_id": track_id, "route_id": route_id, "warnings": list(track.warnings), **summary}
 
 
-def monthly_report(session: Session, month: date) -> list[dict]:
-    """Per village and route mode: walks checked in the month and their mean coverage."""
-    rows = session.execute(
+def check_week_input(minutes: float, stop_min: float, seed: int, team: str | None) -> None:
+    """:class:`Invalid` (bilingual, naming the field) unless the week plan's inputs are usable."""
+    lo, hi = WEEK_MINUTES
+    if not lo <= minutes <= hi:
+        raise Invalid(
+            f"每次巡逻时长应在 {lo:g}–{hi:g} 分钟之间"
+            f" / minutes per patrol must be between {lo:g} and {hi:g}",
+            "minutes",
+        )
+    lo, hi = STOP_MINUTES
+    if not lo <= stop_min <= hi:
+        raise Invalid(
+            f"每个热点停留时间应在 {lo:g}–{hi:g} 分钟之间"
+            f" / minutes per stop must be between {lo:g} and {hi:g}",
+            "stop_min",
+        )
+    if stop_min > minutes:
+        raise Invalid("停留时间不能超过巡逻时长 / a stop cannot outlast the patrol", "stop_min")
+    if not 0 <= seed < 2**31:
+        raise Invalid("seed 应为 0 到 2147483647 的整数 / seed must be 0 to 2147483647", "seed")
+    if team is not None and not 1 <= len(team.strip()) <= 40:
+        raise Invalid("巡逻队名称应为 1–40 个字 / the team name must be 1–40 characters", "team")
+
+
+def plan_week(
+    session: Session,
+    village_code: str,
+    week_start: date,
+    *,
+    minutes: float = 60.0,
+    stop_min: float = 12.0,
+    seed: int = 0,
+    team: str | None = None,
+    actor: str = "cli",
+    actor_user_id: int | None = None,
+) -> dict:
+    """Plan and store a week of twice-daily patrols for the village's patrol team.
+
+    The hotspots are those a budget route would stop at (see :func:`plan_route`);
+    :func:`~layers.patrol.weekplan.week_plan` chooses 7 × 2 routes with varied
+    stops and start times while steering each hotspot's visits toward its
+    share. Each patrol is stored as a budget route carrying the plan, its
+    window of the day (``slot`` 0: morning, 1: afternoon) and its planned start.
+
+    Parameters
+    ----------
+    week_start
+        First day of the week (any weekday); start times are Beijing times.
+    minutes, stop_min
+        Length of each patrol and time spent at each hotspot (minutes).
+    seed
+        Varies the routes and times: plan a new week with a new seed.
+    team
+        The patrol team's name (default: the village's name + 巡逻队).
+
+    Returns
+    -------
+    dict
+        The stored plan as :func:`layers.patrol.queries.week_plan_detail` reads it.
+    """
+    check_week_input(minutes, stop_min, seed, team)
+    network, v = village_network(session, village_code)
+    stops = _hotspots(session, v)
+    if stops is None:
+        raise Invalid(
+            f"{v.name}近一年没有事件热点，无需限时巡逻路线"
+            f" / no hotspots in {village_code} over the last year"
+        )
+    base = shapely.from_wkb(bytes(v.base))
+    priority = stops["priority"].to_numpy(dtype=float)
+    try:
+        placed = place_stops(
+            network, (base.x, base.y), stops["x"].to_numpy(), stops["y"].to_numpy()
+        )
+        plan = week_plan(placed, priority, budget_min=minutes, stop_min=stop_min, seed=seed)
+    except PatrolInputError as exc:
+        raise Invalid(str(exc)) from exc
+    if not plan.best.stops:
+        raise Invalid(f"{minutes:g} 分钟内到不了任何热点 / no hotspot is reachable in time")
+    hotspots = [
+        {"hotspot": k + 1, "lon": lon, "lat": lat, "priority": round(float(pr), 1)}
+        for k, ((lon, lat), pr) in enumerate(
+            zip(_lonlat(stops[["x", "y"]].to_numpy()), priority, strict=True)
+        )
+    ]
+    metrics = {k: round(float(val), 3) for k, val in plan.metrics(priority).items()}
+    team = team.strip() if team else f"{v.name}巡逻队"
+    plan_params = {
+        "minutes": minutes,
+        "stop_min": stop_min,
+        "seed": seed,
+        "windows": [list(w) for w in DEFAULT_WINDOWS],
+        "base": _lonlat([(base.x, base.y)])[0],
+        "stops_from": str(stops["source"].iloc[0]),
+        "hotspots": hotspots,
+        "target_visits": [int(t) for t in plan.target_visits],
+        "visits": [int(t) for t in plan.visits],
+        "metrics": metrics,
+    }
+    plan_id = session.execute(
         text(
-            "SELECT v.code, v.name, r.mode, count(*) AS walks,"
-            " avg((t.report->>'lane_share')::float) AS lane_share,"
-            " avg((t.report->>'checkpoint_share')::float) AS checkpoint_share"
-            " FROM patrol_track t JOIN patrol_route r ON r.id = t.route_id"
-            " JOIN village v ON v.id = t.village_id"
-            " WHERE date_trunc('month', t.started_at AT TIME ZONE 'Asia/Shanghai') = :m"
-            " GROUP BY v.code, v.name, r.mode ORDER BY v.code, r.mode"
+            "INSERT INTO patrol_week_plan (village_id, team, week_start, params)"
+            " VALUES (:v, :t, :w, CAST(:p AS jsonb)) RETURNING id"
         ),
-        {"m": month.replace(day=1)},
-    ).all()
-    return [dict(r._mapping) for r in rows]
+        {"v": v.id, "t": team, "w": week_start, "p": json.dumps(plan_params, ensure_ascii=False)},
+    ).scalar_one()
+    lines = gpd.GeoSeries([p.route.geometry for p in plan.patrols], crs=METRIC_SRID).to_crs(SRID)
+    for patrol, line in zip(plan.patrols, lines, strict=True):
+        route = patrol.route
+        day = week_start + timedelta(days=patrol.day)
+        # Whole minutes: a start of 06:14 is what a volunteer is told.
+        start = datetime.combine(day, time(), LOCAL) + timedelta(minutes=round(patrol.start_min))
+        chosen = [hotspots[k] for k in route.stops]
+        params = {
+            "minutes": minutes,
+            "stop_min": stop_min,
+            "prize": round(route.prize, 1),
+            "total_min": round(route.total_s / 60, 1),
+            "stops": [
+                {**h, "arrive_min": round(float(a) / 60, 1), "leave_min": round(float(b) / 60, 1)}
+                for h, a, b in zip(chosen, route.arrive_s, route.leave_s, strict=True)
+            ],
+            "message": route.message,
+        }
+        window = "上午" if patrol.slot == 0 else "下午"
+        session.execute(
+            text(
+                "INSERT INTO patrol_route (name, village_id, mode, geom, length_m, params,"
+                " week_plan_id, planned_start, slot) VALUES (:n, :v, 'budget',"
+                " ST_Multi(ST_GeomFromWKB(:g, 4490)), :l, CAST(:p AS jsonb), :w, :s, :slot)"
+            ),
+            {
+                "n": f"{team}{day.month}月{day.day}日{window}巡逻",
+                "v": v.id,
+                "g": line.wkb,
+                "l": route.walk_m,
+                "p": json.dumps(params, ensure_ascii=False),
+                "w": plan_id,
+                "s": start,
+                "slot": patrol.slot,
+            },
+        )
+    audit.record(
+        session,
+        "patrol.week_plan",
+        actor_user_id=actor_user_id,
+        actor_name=actor,
+        object_type="patrol_week_plan",
+        object_id=plan_id,
+        detail={"village": village_code, "week_start": week_start.isoformat(), "seed": seed},
+    )
+    return week_plan_detail(session, None, plan_id, unrestricted=True)

@@ -49,5 +49,19 @@
   map.on("moveend", load);
   api.load = load;
   window.wangge.patrol = api;
+
+  // ?route=ID (links from a week plan): draw that route on top and open the map on it.
+  var asked = new URLSearchParams(location.search).get("route") || "";
+  if (/^[0-9]+$/.test(asked)) {
+    W.send("GET", "/api/patrol/routes/" + asked).then(function (r) {
+      if (!r.ok) { return; }
+      var shown = L.geoJSON(r.data, {style: {color: "#f08c00", weight: 7, opacity: 0.9}});
+      shown.bindPopup(W.el("div", {}, W.el("b", {}, W.t("patrol.routes")), W.el("br"),
+                           r.data.properties.name || "#" + r.data.id));
+      shown.addTo(map);
+      api.selected = shown;
+      map.fitBounds(shown.getBounds(), {animate: false});
+    });
+  }
   load();
 })();

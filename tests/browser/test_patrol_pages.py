@@ -1,0 +1,76 @@
+"""The patrol week-plan and monthly coverage pages in Chromium on the demo town.
+
+A grid officer plans a week with the form, reads the fourteen patrols, opens one on
+the patrol map and looks at the month's coverage; nothing leaves the origin. The app
+runs on one connection inside a transaction rolled back after the test, one request
+at a time (a connection serves one statement at a time).
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from layers.demo.load import DEMO_PASSWORD
+
+VILLAGE = "130999100201"  # the officer's village
+#: Planning a week runs the route search in the request: allow it more than a page load.
+PLAN_TIMEOUT_MS = 120_000
+
+
+def login(page: Page, base: str, username: str, path: str) -> None:
+    page.set_viewport_size({"width": 900, "height": 600})
+    page.goto(f"{base}/login?next={path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_url(f"{base}{path}")
+
+
+def test_week_plan_and_coverage_pages(page: Page, live: str, page_log):
+    login(page, live, "officer", "/patrol/week-plans")
+    assert page.locator("table.week-plans").count() == 0  # no plan yet in the demo
+    page.select_option("form.week-form select[name=area]", VILLAGE)
+    page.fill("form.week-form input[name=start]", "2026-11-02")
+    page.fill("form.week-form input[name=minutes]", "30")
+    page.fill("form.week-form input[name=team]", "夕阳红<i>巡逻队</i>")
+    page.click("form.week-form button[type=submit]")
+    page.wait_for_url(f"{live}/patrol/week-plans/*", timeout=PLAN_TIMEOUT_MS)
+
+    rows = page.locator("table.week-plan tbody tr")
+    assert rows.count() == 14
+    assert page.locator("table.week-plan tbody tr[data-slot='0']").count() == 7
+    assert page.locator("table.week-plan tbody tr[data-slot='1']").count() == 7
+    first = rows.nth(0)
+    assert first.locator("td").nth(0).inner_text() == "2026-11-02"
+    assert first.locator("td").nth(1).inner_text() == "星期一"
+    assert "热点" in first.locator("td.stops").inner_text()
+    assert "夕阳红<i>巡逻队</i>" in page.locator("h1").inner_text()  # text, not markup
+    assert page.locator("h1 i").count() == 0
+    assert page.locator("table.week-hotspots tbody tr").count() >= 1
+    route_id = first.get_attribute("data-route")
+    gpx = page.request.get(f"{live}/api/patrol/routes/{route_id}.gpx")
+    assert gpx.status == 200
+    assert "<gpx" in gpx.text()
+
+    page.goto(f"{live}/patrol/week-plans/{page.url.rsplit('/', 1)[1]}?lang=en")
+    assert page.locator("table.week-plan tbody tr").nth(0).locator("td").nth(1).inner_text() == (
+        "Monday"
+    )
+
+    first = page.locator("table.week-plan tbody tr").nth(0)
+    first.locator("a.on-map").click()
+    page.wait_for_url(f"{live}/map/patrol?route={route_id}")
+    page.wait_for_function("() => window.wangge && wangge.patrol && wangge.patrol.selected")
+    shown = page.evaluate("() => wangge.patrol.selected.getLayers().length")
+    assert shown == 1
+
+    page.goto(f"{live}/patrol/coverage?since=2026-11&until=2026-11&lang=zh-CN")
+    coverage = page.locator(f"table.coverage tbody tr[data-area='{VILLAGE}']")
+    assert coverage.count() == 1
+    cells = coverage.locator("td")
+    assert cells.nth(1).inner_text() == "夕阳红<i>巡逻队</i>"
+    assert cells.nth(2).inner_text() == "2026-11"
+    assert cells.nth(3).inner_text() == "14"  # planned
+    assert cells.nth(4).inner_text() == "0"  # none walked yet
+    assert page.locator("a.csv").get_attribute("href").startswith("/patrol/coverage.csv")
+    assert page_log.off_origin == []
