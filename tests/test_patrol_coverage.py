@@ -203,3 +203,12 @@ def test_coverage_bad_input(signed_in, query, field):
 def test_patrol_pages_need_a_login(demo_app, path):
     answer = demo_app.test_client().get(path)
     assert answer.status_code in (302, 401)
+
+
+@pytest.mark.parametrize(
+    ("user", "shown"), [("patrol", True), ("officer", True), ("resident", False)]
+)
+def test_the_menu_links_the_patrol_pages_for_those_who_see_tracks(signed_in, user, shown):
+    page = signed_in(user).get("/").get_data(as_text=True)
+    assert ('href="/patrol/coverage"' in page) is shown
+    assert ('href="/patrol/week-plans"' in page) is shown
