@@ -1,6 +1,7 @@
 """Benchmark patrol planning and checking against the anchors; prints one JSON object.
 
-    python benchmarks/patrol.py [--pyvrp-seconds 5] [--quick]
+    python benchmarks/patrol.py [--pyvrp-seconds 5] [--pyvrp-units cs-ceil|s-floor]
+                                [--quick] [--only budget,variety,compliance,cover,rural]
 
 * cover: our exact Chinese postman vs a networkx exact postman (networkx's
   min_weight_matching) on the research note's grid networks (229/365/661 lanes)
@@ -10,7 +11,11 @@
   research note's instance family (50 checkpoints, prizes 1–8, 12-minute stops
   at prize ≥ 5 else 1 minute, 2 h, 1 m/s) and the issue's (20 hotspots, 12-minute
   stops, 60 minutes). PyVRP gets distances rounded down, ours exact: any
-  rounding favours PyVRP.
+  rounding favours PyVRP. PyVRP gets centiseconds rounded up (its routes then
+  keep the budget in exact times); ``--pyvrp-units s-floor`` gives it whole
+  seconds rounded down as the first run did, where one 2-hour route of
+  "prize 60" takes 7,200.8 s in exact times. Each PyVRP route's exact
+  duration is reported.
 * variety: week plans (7 days × 2) — Jaccard overlap between days, prize kept
   vs the deterministic best route, visit frequencies vs targets.
 * compliance: demo villages (lanes 35–45 m apart), 70 % of lanes walked, GPS
@@ -101,27 +106,49 @@ def bench_cover(demo) -> dict:
     return out
 
 
-def _pyvrp(dist: np.ndarray, service: np.ndarray, prize: np.ndarray, budget: float, secs: float):
+def _pyvrp(
+    dist: np.ndarray,
+    service: np.ndarray,
+    prize: np.ndarray,
+    budget: float,
+    secs: float,
+    units: str = "cs-ceil",
+) -> tuple[float | None, float]:
+    """PyVRP's prize and the exact duration of its route.
+
+    PyVRP takes integer times. ``cs-ceil``: centiseconds rounded up, so its
+    route keeps the budget in exact times too (it loses at most 0.01 s a leg).
+    ``s-floor`` (the first benchmark's setting): whole seconds rounded down,
+    which gains up to 1 s a leg and can return a route over the budget.
+    """
     import pyvrp
     from pyvrp.stop import MaxRuntime
 
+    scale, rnd = (100.0, np.ceil) if units == "cs-ceil" else (1.0, np.floor)
     m = pyvrp.Model()
     locs = [m.add_location(x=0, y=0) for _ in range(len(dist))]
     m.add_depot(locs[0])
     for i in range(1, len(dist)):
-        m.add_client(locs[i], service_duration=round(service[i]),
+        m.add_client(locs[i], service_duration=round(service[i] * scale),
                      prize=round(prize[i] * 100_000), required=False)  # fmt: skip
-    m.add_vehicle_type(1, shift_duration=int(budget), unit_distance_cost=1)
-    d = np.floor(dist).astype(int)
+    m.add_vehicle_type(1, shift_duration=int(budget * scale), unit_distance_cost=1)
+    d = rnd(dist * scale).astype(int)
     for i in range(len(dist)):
         for j in range(len(dist)):
             if i != j:
                 m.add_edge(locs[i], locs[j], distance=int(d[i, j]), duration=int(d[i, j]))
     res = m.solve(stop=MaxRuntime(secs), seed=1, display=False)
-    return res.best.prizes() / 100_000 if res.is_feasible() else None
+    if not res.is_feasible():
+        return None, np.nan
+    routes = res.best.routes()
+    # Schedule indices of clients count from 0; matrix index 0 is the depot.
+    visits = [int(a.idx) + 1 for a in routes[0].schedule() if a.is_client()] if routes else []
+    seq = [0, *visits, 0]
+    exact_s = float(dist[seq[:-1], seq[1:]].sum() + service[visits].sum()) if visits else 0.0
+    return res.best.prizes() / 100_000, exact_s
 
 
-def bench_budget(pyvrp_s: float, n_inst: int) -> dict:
+def bench_budget(pyvrp_s: float, n_inst: int, units: str = "cs-ceil") -> dict:
     out = {}
     for family in ("research_50cp_2h", "issue_20hs_60min"):
         rows = []
@@ -138,24 +165,33 @@ def bench_budget(pyvrp_s: float, n_inst: int) -> dict:
                 stop = np.full(k, 12.0)
             x, y = rng.uniform(0, 1400, k), rng.uniform(0, 1400, k)
             sn = place_stops(net, (700.0, 700.0), x, y)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             r = budget_route(sn, None, None, None, prize, budget_min=budget, stop_min=stop)
-            ours_s = time.perf_counter() - t0
+            ours_s, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
             assert r.total_s <= budget * 60 + 1e-6
-            pv = _pyvrp(sn.dist_m, np.r_[0, stop * 60], np.r_[0, prize], budget * 60, pyvrp_s)
-            rows.append((r.prize, ours_s, pv))
-        ours = np.array([a for a, _, _ in rows])
-        pv = np.array([np.nan if c is None else c for _, _, c in rows])
-        secs = np.array([b for _, b, _ in rows])
+            pv, pv_t = _pyvrp(sn.dist_m, np.r_[0, stop * 60], np.r_[0, prize], budget * 60,
+                              pyvrp_s, units)  # fmt: skip
+            rows.append((r.prize, ours_s, ours_cpu, pv, pv_t, r.optimal))
+        ours = np.array([row[0] for row in rows])
+        secs = np.array([row[1] for row in rows])
+        cpu = np.array([row[2] for row in rows])
+        pv = np.array([np.nan if row[3] is None else row[3] for row in rows])
+        pv_t = np.array([row[4] for row in rows])
         out[family] = {
             "instances": len(rows),
             "ours_prize": ours.round(2).tolist(),
             f"pyvrp_{pyvrp_s:g}s_prize": pv.round(2).tolist(),
+            # PyVRP's route timed with exact (unrounded) walking times.
+            "pyvrp_route_exact_s": pv_t.round(1).tolist(),
+            "pyvrp_over_budget": int((pv_t > budget * 60 + 1e-6).sum()),
             "ours_ge_pyvrp": int((ours >= pv - 1e-6).sum()),
             "ours_gt_pyvrp": int((ours > pv + 1e-6).sum()),
+            "ours_proved_optimal": int(sum(row[5] for row in rows)),
             "ours_s_mean": round(float(secs.mean()), 3),
             "ours_s_max": round(float(secs.max()), 3),
+            "ours_cpu_s_max": round(float(cpu.max()), 3),
         }
+    out["pyvrp_units"] = units
     out["target_met"] = all(
         v["ours_ge_pyvrp"] == v["instances"] and v["ours_s_max"] <= 1.0
         for v in out.values()
@@ -260,17 +296,25 @@ def bench_compliance(demo) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pyvrp-seconds", type=float, default=5.0)
+    ap.add_argument("--pyvrp-units", choices=("cs-ceil", "s-floor"), default="cs-ceil")
     ap.add_argument("--quick", action="store_true", help="fewer instances")
+    ap.add_argument("--only", default="", help="comma-separated sections to run")
     args = ap.parse_args()
+    only = {x.strip() for x in args.only.split(",") if x.strip()}
     demo = generate(seed=20261101, households=8000)
     n = 3 if args.quick else 8
-    result = {
-        "anchors": ANCHORS,
-        "cover": bench_cover(demo),
-        "budget": bench_budget(args.pyvrp_seconds, n),
-        "variety": bench_variety(3 if args.quick else 5),
-        "compliance": bench_compliance(demo),
+    sections = {
+        "cover": lambda: bench_cover(demo),
+        "budget": lambda: bench_budget(args.pyvrp_seconds, n, args.pyvrp_units),
+        "variety": lambda: bench_variety(3 if args.quick else 5),
+        "compliance": lambda: bench_compliance(demo),
     }
+    result: dict = {"anchors": ANCHORS}
+    for name, run in sections.items():
+        if not only or name in only:
+            t0 = time.perf_counter()
+            result[name] = run()
+            result[name]["section_wall_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(result, ensure_ascii=False, indent=1))
 
 

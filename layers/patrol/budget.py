@@ -89,6 +89,9 @@ class BudgetRoute:
         The network with the base and stops inserted.
     unreachable : list of int
         Candidates not connected to the base's part of the network.
+    optimal : bool
+        True when no route within the budget collects more prize (proved by the
+        exact programme of :func:`~layers.patrol.orienteering.solve_orienteering`).
     """
 
     stops: list[int]
@@ -101,6 +104,7 @@ class BudgetRoute:
     steps: list[tuple[int, bool]]
     network: LaneNetwork
     unreachable: list[int]
+    optimal: bool = False
 
     @property
     def geometry(self) -> shapely.LineString:
@@ -131,7 +135,8 @@ def budget_route(
     speed_mps: float = DEFAULT_SPEED_MPS,
     seed: int = 0,
     max_iter: int = 400,
-    time_limit_s: float = 1.0,
+    time_limit_s: float = 0.8,
+    exact_states: int = 20_000,
 ) -> BudgetRoute:
     """The route with the most prize within the time budget, stops included.
 
@@ -152,7 +157,7 @@ def budget_route(
         Minutes spent at each stop (10–15 for a hotspot).
     speed_mps : float
         Walking speed.
-    seed, max_iter, time_limit_s
+    seed, max_iter, time_limit_s, exact_states
         Search controls (see :func:`~layers.patrol.orienteering.solve_orienteering`).
 
     Returns
@@ -184,6 +189,7 @@ def budget_route(
         seed=seed,
         max_iter=max_iter,
         time_limit_s=time_limit_s,
+        exact_states=exact_states,
     )
     seq = [0, *tour.stops, 0]
     steps: list[tuple[int, bool]] = []
@@ -208,4 +214,5 @@ def budget_route(
         steps=steps,
         network=sn.network,
         unreachable=unreachable.tolist(),
+        optimal=tour.optimal,
     )

@@ -3,7 +3,11 @@
 The buffer method of the research note (§4): a checkpoint is visited when the
 track comes within 20 m, and the dwell is the time spent there; a lane counts
 as walked when at least 60 % of it lies within 15 m of the track (measured
-away from its ends, which touch the streets it joins). Before that,
+away from its ends, which touch the streets it joins), counting only track
+points that are about as near to it as to any other lane: in the demo town an
+unwalked dead-end lane can run 23–25 m beside a walked one, and at σ = 10 m the
+noisy track strays into its 15 m buffer often enough to pass the 60 % rule
+(that alone gave the 5.8-point coverage errors of the first benchmark). Before that,
 GPS outliers (a fix far from its neighbours' median) are dropped and the track
 is smoothed over three fixes: at σ = 10 m noise that halves the false visits to
 checkpoints on the neighbouring lane 40 m away. With fixes every 5 s or
@@ -30,6 +34,10 @@ SAMPLE_M = 5.0
 OUTLIER_M = 40.0
 #: Out-of-radius gaps shorter than this (s) do not end a stop (noise pops out).
 MAX_GAP_S = 120.0
+#: A track point covers a lane only if no other lane is nearer by more than this (m).
+CLAIM_MARGIN_M = 3.0
+#: Spacing (m) of the points the track is cut into for the lane test.
+TRACK_STEP_M = 2.5
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,48 @@ def clean_track(
     return keep, kept
 
 
+def _claimed_cover(
+    path: shapely.LineString,
+    geoms: np.ndarray,
+    lengths: np.ndarray,
+    owner: np.ndarray,
+    frac: np.ndarray,
+    buffer_m: float,
+    margin_m: float,
+) -> np.ndarray:
+    """Which lane sample points lie within ``buffer_m`` of a track point the lane claims.
+
+    The track is cut into points every :data:`TRACK_STEP_M`; a point is claimed
+    by every lane within the buffer whose distance is at most ``margin_m`` more
+    than the nearest lane's (a nearest-lane assignment, softened so a walker in
+    the middle of a junction counts for all lanes there). A claimed point at
+    distance d from the lane, projected to position x along it, covers the
+    stretch x ± sqrt(buffer² − d²) of that lane; the stretches are merged on
+    one axis with every lane laid end to end (gaps between lanes keep the
+    stretches apart).
+    """
+    n_step = max(int(np.ceil(path.length / TRACK_STEP_M)), 1)
+    q = shapely.line_interpolate_point(path, np.linspace(0.0, 1.0, n_step + 1), normalized=True)
+    tree = shapely.STRtree(geoms)
+    qi, li = tree.query(q, predicate="dwithin", distance=buffer_m)
+    if not len(qi):
+        return np.zeros(len(owner), dtype=bool)
+    d = shapely.distance(q[qi], geoms[li])
+    dmin = np.full(len(q), np.inf)
+    np.minimum.at(dmin, qi, d)
+    keep = d <= dmin[qi] + margin_m
+    qi, li, d = qi[keep], li[keep], d[keep]
+    x = shapely.line_locate_point(geoms[li], q[qi])
+    half = np.sqrt(np.maximum(buffer_m**2 - d**2, 0.0))
+    start = np.r_[0.0, np.cumsum(lengths + 4 * buffer_m)[:-1]]
+    lo, hi = start[li] + x - half, start[li] + x + half
+    order = np.argsort(lo, kind="stable")
+    lo, reach = lo[order], np.maximum.accumulate(hi[order])
+    pos = start[owner] + frac * lengths[owner]
+    k = np.searchsorted(lo, pos, side="right") - 1
+    return (k >= 0) & (reach[np.maximum(k, 0)] >= pos)
+
+
 def _visits(inside: np.ndarray, t: np.ndarray, max_gap_s: float) -> tuple[float, float, float]:
     """First arrival, its leaving time and the longest stay from in-radius flags."""
     idx = np.flatnonzero(inside)
@@ -148,6 +198,7 @@ def check_track(
     lane_buffer_m: float = LANE_BUFFER_M,
     lane_min_share: float = LANE_MIN_SHARE,
     max_gap_s: float = MAX_GAP_S,
+    claim_margin_m: float = CLAIM_MARGIN_M,
 ) -> ComplianceReport:
     """Check a walked track (metric coordinates) against checkpoints and lanes.
 
@@ -169,6 +220,10 @@ def check_track(
         Planned arrival at each checkpoint (epoch seconds), for delays.
     checkpoint_radius_m, lane_buffer_m, lane_min_share, max_gap_s
         The rules (20 m, 15 m, 60 %, 120 s by default).
+    claim_margin_m : float
+        A point of the track counts toward a lane only when it is at most this
+        much farther from the lane than from the nearest lane (see
+        :func:`_claimed_cover`).
 
     Returns
     -------
@@ -231,8 +286,7 @@ def check_track(
         owner = np.repeat(np.arange(len(geoms)), n_s)
         # Sample midpoints of n equal pieces: every sample stands for the same length.
         frac = (np.arange(n_s.sum()) - np.repeat(np.cumsum(n_s) - n_s, n_s) + 0.5) / n_s[owner]
-        pts = shapely.line_interpolate_point(geoms[owner], frac, normalized=True)
-        near = shapely.dwithin(path, pts, lane_buffer_m)
+        near = _claimed_cover(path, geoms, lengths, owner, frac, lane_buffer_m, claim_margin_m)
         # The ends of a lane lie within the buffer of the streets it joins: a short
         # lane between two walked streets would count as walked from its ends
         # alone. The share is taken over the part beyond the buffer from each end

@@ -2,17 +2,26 @@
 
 A patrol with a time budget leaves the base, stops at some hotspots (each with a
 prize and a stop time, 10–15 minutes for a Koper stop) and returns in time.
-Routes are short (a handful of stops among tens of candidates), so an iterated
-local search over (which stops, in what order) in plain Python is both fast and
-strong:
+Two solvers, the exact one first:
 
-* construction by best prize-per-extra-second insertion;
-* local search: 2-opt and or-opt on the order, then insertion of any stop that
-  still fits, then replacement of a visited stop by a better unvisited one;
-* perturbation: drop a random part of the route and rebuild it with noisy ratios.
+* **Exact dynamic programme** (Held–Karp over the subsets that fit). With
+  12-minute stops a 60-minute patrol makes at most four stops, so only a few
+  thousand subsets of 20 hotspots fit in the budget and the programme proves
+  the optimum in milliseconds. It gives up (and hands over to the search below)
+  as soon as the subsets that fit pass ``exact_states``, which is what happens
+  with many short stops (50 checkpoints, 1-minute stops, 2 hours).
+* **Iterated local search** over (which stops, in what order) in plain Python,
+  fast and strong on the larger cases:
+
+  - construction by best prize-per-extra-second insertion;
+  - local search: 2-opt and or-opt on the order, then insertion of any stop
+    that still fits, then replacement of a visited stop by a better unvisited one;
+  - perturbation: drop a random part of the route and rebuild it with noisy ratios.
 
 The search is deterministic for a seed and stops after ``max_iter`` rounds or
-``time_limit_s``, whichever comes first.
+``time_limit_s``, whichever comes first (the time limit is a safety net: on an
+idle machine 400 rounds of 50 candidates take about 0.35 s; only when it cuts
+the search short does the result depend on the machine's load).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csgraph
 
 _EPS = 1e-9
 
@@ -32,6 +42,8 @@ class Tour:
     stops: tuple[int, ...]
     time_s: float
     prize: float
+    #: True when the exact programme proved no tour within the budget has more prize.
+    optimal: bool = False
 
 
 def tour_time(dist: np.ndarray, service: np.ndarray, stops: list[int] | tuple[int, ...]) -> float:
@@ -104,6 +116,97 @@ def _two_opt(dist: np.ndarray | list[list[float]], route: list[int]) -> list[int
     return seq[1:-1]
 
 
+def _exact(
+    dist: np.ndarray, service: np.ndarray, prize: np.ndarray, budget: float, max_states: int
+) -> list[int] | None:
+    """The optimal tour by Held–Karp over the subsets that fit, or None past ``max_states``.
+
+    States are (subset, last stop) with the least time to have served the
+    subset ending there; a state is kept only when the shortest way home still
+    fits, so the levels hold just the subsets that can be completed. For a
+    fixed subset and last stop the previous subset is unique, which makes each
+    level one vectorised step.
+    """
+    useful = np.flatnonzero(prize > 0)
+    useful = useful[useful > 0]
+    m = len(useful)
+    if m == 0:
+        return []
+    if m > 62:
+        return None
+    idx = np.r_[0, useful]
+    d = dist[np.ix_(idx, idx)]
+    sv = service[idx]
+    pz = prize[idx]
+    # Shortest times back to the base (the closure, in case the matrix is not
+    # metric) bound what any extension of a state still needs.
+    back = csgraph.shortest_path(d, method="D", directed=True)[:, 0]
+    bit = np.r_[0, 1 << np.arange(m, dtype=np.int64)].astype(np.int64)
+    # Level 1: base -> j.
+    cost = np.full((m, m + 1), np.inf)
+    arr1 = d[0, 1:] + sv[1:]
+    ok = arr1 + back[1:] <= budget + _EPS
+    cost[np.arange(m), np.arange(1, m + 1)] = np.where(ok, arr1, np.inf)
+    keep = ok
+    masks = bit[1:][keep]
+    cost = cost[keep]
+    levels = [(masks, cost, None, None)]
+    best = (0.0, 0.0, None)  # prize, -time, (level, row, end)
+    states = len(masks)
+    lv = 0
+    while len(masks):
+        # Close every state: tour time through its best end.
+        tot = cost + d[:, 0][None, :]
+        end = np.argmin(tot, axis=1)
+        t = tot[np.arange(len(masks)), end]
+        pr = (((masks[:, None] & bit[None, 1:]) != 0) * pz[1:][None, :]).sum(axis=1)
+        key = np.lexsort((t, -pr))[0]
+        if (pr[key], -t[key]) > best[:2] and np.isfinite(t[key]):
+            best = (float(pr[key]), float(-t[key]), (lv, int(key), int(end[key])))
+        # Extend: arrive at j (not in the mask) from the best end i.
+        inmask = (masks[:, None] & bit[None, :]) != 0
+        inmask[:, 0] = True
+        new = np.full((len(masks), m + 1), np.inf)
+        frm = np.zeros((len(masks), m + 1), dtype=np.int64)
+        for i in range(1, m + 1):
+            c = cost[:, i, None] + d[i][None, :]
+            better = c < new
+            new = np.where(better, c, new)
+            frm = np.where(better, i, frm)
+        new += sv[None, :]
+        new[inmask] = np.inf
+        new[new + back[None, :] > budget + _EPS] = np.inf
+        rows, cols = np.nonzero(np.isfinite(new))
+        if not len(rows):
+            break
+        nm = masks[rows] | bit[cols]
+        uniq, inv = np.unique(nm, return_inverse=True)
+        states += len(uniq)
+        if states > max_states:
+            return None
+        ncost = np.full((len(uniq), m + 1), np.inf)
+        ncost[inv, cols] = new[rows, cols]
+        par = np.full((len(uniq), m + 1), -1, dtype=np.int64)
+        par[inv, cols] = rows
+        pend = np.zeros((len(uniq), m + 1), dtype=np.int64)
+        pend[inv, cols] = frm[rows, cols]
+        masks, cost = uniq, ncost
+        levels.append((masks, cost, par, pend))
+        lv += 1
+    if best[2] is None:
+        return []
+    lv, row, endj = best[2]
+    route = []
+    while True:
+        route.append(int(idx[endj]))
+        if lv == 0:
+            break
+        _, _, par, pend = levels[lv]
+        row, endj = int(par[row, endj]), int(pend[row, endj])
+        lv -= 1
+    return route[::-1]
+
+
 class _Search:
     """State shared by the moves of one solve (vectorised over candidate stops)."""
 
@@ -114,7 +217,17 @@ class _Search:
         self.budget = budget
         self.rng = rng
         self.dl = dist.tolist()
+        self.memo: dict[tuple[int, ...], list[int]] = {}
         self.useful = np.flatnonzero(prize > 0)
+
+    def order(self, r: list[int]) -> list[int]:
+        """:func:`_two_opt`, remembered: the search meets a third of its inputs again."""
+        key = tuple(r)
+        if key not in self.memo:
+            if len(self.memo) > 50_000:
+                self.memo.clear()
+            self.memo[key] = _two_opt(self.dl, r)
+        return list(self.memo[key])
 
     def time(self, r: list[int]) -> float:
         return tour_time(self.dist, self.service, r)
@@ -183,11 +296,11 @@ class _Search:
             i, j = np.unravel_index(int(np.argmax(key)), key.shape)
             rest = r[:j] + r[j + 1 :]
             _, p = _best_insertion(self.dist, rest, int(out[i]))
-            r = self.fill(_two_opt(self.dl, [*rest[:p], int(out[i]), *rest[p:]]))
+            r = self.fill(self.order([*rest[:p], int(out[i]), *rest[p:]]))
         return r
 
     def local(self, r: list[int]) -> list[int]:
-        r = self.fill(_two_opt(self.dl, r))
+        r = self.fill(self.order(r))
         return self.swap(r)
 
     def drop_to_budget(self, r: list[int], keep: set[int]) -> list[int]:
@@ -224,7 +337,7 @@ class _Search:
             for i in forced:
                 _, p = _best_insertion(self.dist, kept, int(i))
                 kept.insert(p, int(i))
-            kept = self.drop_to_budget(_two_opt(self.dl, kept), {int(i) for i in forced})
+            kept = self.drop_to_budget(self.order(kept), {int(i) for i in forced})
         elif move < 2 / 3 and n:
             q = int(self.rng.integers(1, max(2, n // 2 + 1)))
             drop = set(self.rng.choice(r, size=min(q, n), replace=False).tolist())
@@ -235,7 +348,7 @@ class _Search:
             kept = r[:a] + r[b:]
         else:
             kept = []
-        return self.fill(_two_opt(self.dl, kept), noise=0.5)
+        return self.fill(self.order(kept), noise=0.5)
 
 
 def solve_orienteering(
@@ -246,7 +359,8 @@ def solve_orienteering(
     *,
     seed: int = 0,
     max_iter: int = 400,
-    time_limit_s: float = 1.0,
+    time_limit_s: float = 0.8,
+    exact_states: int = 20_000,
 ) -> Tour:
     """Best tour found from the base (index 0) within ``budget``.
 
@@ -265,7 +379,10 @@ def solve_orienteering(
     max_iter : int
         Rounds of perturbation and local search.
     time_limit_s : float
-        Wall-clock cap of the search.
+        Cap on the search's CPU time (s).
+    exact_states : int
+        Subsets the exact programme may enumerate before handing over to the
+        search (0: search only).
 
     Returns
     -------
@@ -279,15 +396,26 @@ def solve_orienteering(
     # Stops that cannot be reached and left within the budget never help.
     reach = dist[0] + service + dist[:, 0] <= budget + _EPS
     prize[~reach] = 0.0
+    if exact_states > 0:
+        route = _exact(dist, service, prize, float(budget), exact_states)
+        if route is not None:
+            return Tour(
+                tuple(route),
+                tour_time(dist, service, route),
+                float(prize[route].sum()) if route else 0.0,
+                optimal=True,
+            )
     rng = np.random.default_rng(seed)
     s = _Search(dist, service, prize, float(budget), rng)
-    start = time.perf_counter()
+    # CPU time of this thread, not wall time: on a loaded machine the search
+    # keeps its rounds (and its result) and only the wait grows.
+    start = time.thread_time()
     cur = s.local(s.fill([]))
     best = cur
     best_v = s.value(best)
     cur_v = best_v
     for _ in range(max_iter):
-        if time.perf_counter() - start > time_limit_s:
+        if time.thread_time() - start > time_limit_s:
             break
         cand = s.local(s.perturb(cur))
         v = s.value(cand)

@@ -7,27 +7,31 @@ with whole routes as the pure strategies:
 1. **Route pool.** The orienteering solver plans many good routes: the best
    one, then routes whose prizes are damped for hotspots the pool already
    visits often, with log-normal noise. Every pool route is feasible.
-2. **Selection.** A small integer program (HiGHS) picks ``days × windows``
-   routes from the pool, each at most ``max_repeat`` times a week, keeping at
-   least ``min_prize_share`` of the best route's prize on average, and
-
-   * without given targets: minimising the largest risk left uncovered,
-     max_t p_t · (1 − c_t) (the security-game objective), so the visits spread
-     over the hotspots as far as the prize floor allows; the resulting
-     coverage is the target;
-   * with ``target_visits``: minimising the visits off the targets.
-3. **Order and times.** Routes are shuffled over the days, then swapped so a
+2. **Targets**, fixed before any route is chosen. Given (``target_visits``),
+   or by default the security-game coverage: the mixed strategy over the pool
+   (a linear programme, each route at most ``max_repeat`` times a week) that
+   minimises the largest risk left uncovered, max_t p_t · (1 − c_t), while
+   keeping ``min_prize_share`` of the best route's prize on average; c_t times
+   the week's patrols, rounded to whole visits (largest remainders), is the
+   target. A week has whole visits only, so the target is a count.
+3. **Selection.** A small integer program (HiGHS) picks ``days × windows``
+   routes from the pool with every hotspot's visits within ``freq_tol`` of its
+   target and the prize floor kept; a local search then swaps routes to bring
+   the mean Jaccard overlap of the stop sets down to ``max_overlap`` without
+   breaking the other two. Whatever cannot be met is named in
+   :attr:`WeekPlan.shortfalls` (never silently dropped).
+4. **Order and times.** Routes are shuffled over the days, then swapped so a
    patrol differs from the one before it; start times are stratified over the
    days within each window (every part of the window is used once a week).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from layers.patrol.budget import DEFAULT_SPEED_MPS, BudgetRoute, StopNetwork, budget_route
 from layers.patrol.errors import PatrolInputError
@@ -60,12 +64,16 @@ class WeekPlan:
         ``target_visits / len(patrols)``: share of patrols stopping at each hotspot.
     best : BudgetRoute
         The deterministic best route (the same every time, without variety).
+    shortfalls : tuple of str
+        Bilingual notes on the requirements the plan could not meet (prize
+        floor, visit targets, overlap cap); empty when all are met.
     """
 
     patrols: list[PlannedPatrol]
     target_visits: np.ndarray
     target_freq: np.ndarray
     best: BudgetRoute
+    shortfalls: tuple[str, ...] = ()
 
     @property
     def visits(self) -> np.ndarray:
@@ -87,7 +95,8 @@ class WeekPlan:
         -------
         dict
             ``overlap_stops``: mean Jaccard similarity of the stop sets of patrols
-            on different days; ``overlap_lanes``: the same over walked edges
+            on different days (all such pairs); ``overlap_next_day``: the same
+            over patrols on consecutive days only; ``overlap_lanes``: the same over walked edges
             (length-weighted); ``prize_share``: mean prize per patrol / the best
             route's; ``max_freq_dev``: largest relative deviation of a hotspot's
             visit frequency from its target (hotspots with a target > 0);
@@ -97,13 +106,15 @@ class WeekPlan:
         pats = self.patrols
         sets = [set(p.route.stops) for p in pats]
         lanes = [_edge_lengths(p.route) for p in pats]
-        js, jl = [], []
+        js, jl, jn = [], [], []
         for a, b in combinations(range(len(pats)), 2):
             if pats[a].day == pats[b].day:
                 continue
             u = sets[a] | sets[b]
             js.append(len(sets[a] & sets[b]) / len(u) if u else 1.0)
             jl.append(_weighted_jaccard(lanes[a], lanes[b]))
+            if abs(pats[a].day - pats[b].day) == 1:
+                jn.append(js[-1])
         best_prize = float(prize[self.best.stops].sum()) if self.best.stops else 0.0
         mean_prize = float(np.mean([prize[p.route.stops].sum() for p in pats]))
         freq = self.visits / len(pats)
@@ -113,6 +124,7 @@ class WeekPlan:
         sd = [np.std([p.start_min for p in pats if p.slot == s]) for s in slots]
         return {
             "overlap_stops": float(np.mean(js)) if js else 0.0,
+            "overlap_next_day": float(np.mean(jn)) if jn else 0.0,
             "overlap_lanes": float(np.mean(jl)) if jl else 0.0,
             "prize_share": mean_prize / best_prize if best_prize else 1.0,
             "max_freq_dev": float(dev.max()) if has.any() else 0.0,
@@ -183,6 +195,8 @@ def week_plan(
     speed_mps: float = DEFAULT_SPEED_MPS,
     target_visits: np.ndarray | None = None,
     min_prize_share: float = 0.95,
+    max_overlap: float = 0.5,
+    freq_tol: float = 0.1,
     max_repeat: int = 2,
     pool_size: int = 30,
     noise: float = 0.25,
@@ -205,9 +219,13 @@ def week_plan(
         As for :func:`~layers.patrol.budget.budget_route`.
     target_visits : ndarray of int, optional
         Visits each hotspot should get in the week; default: the security-game
-        coverage chosen by the plan (see the module docstring).
+        coverage under the prize floor (see the module docstring).
     min_prize_share : float
         Mean prize per patrol kept, as a share of the best route's.
+    max_overlap : float
+        Cap on the mean Jaccard overlap of the stop sets of two patrols.
+    freq_tol : float
+        Allowed relative deviation of a hotspot's visits from its target.
     max_repeat : int
         Times one route may be used in the week.
     pool_size : int
@@ -261,12 +279,16 @@ def week_plan(
     for k, route in enumerate(pool):
         a[k, route.stops] = 1.0
     prizes = a @ p
-    counts = _select(a, prizes, p, n_routes, max_repeat, min_prize_share, target_visits)
+    if target_visits is None:
+        target = _ssg_target(a, prizes, p, n_routes, max_repeat, min_prize_share)
+    else:
+        target = np.asarray(target_visits, dtype=int)
+    counts = _select(a, prizes, p, n_routes, max_repeat, min_prize_share, target, freq_tol)
+    counts = _lower_overlap(a, prizes, counts, target, max_repeat, min_prize_share,
+                            freq_tol, max_overlap, rng)  # fmt: skip
     chosen = [pool[k] for k in np.repeat(np.arange(len(pool)), counts)]
     order = _spread(chosen, rng)
     routes = [chosen[i] for i in order]
-    visits = (counts @ a).astype(int)
-    target = visits if target_visits is None else np.asarray(target_visits, dtype=int)
     patrols = []
     for s, (lo, hi) in enumerate(windows):
         strata = rng.permutation(days)
@@ -278,7 +300,68 @@ def week_plan(
             start = lo + (strata[d] + rng.random()) * width
             patrols.append(PlannedPatrol(d, s, float(start), route))
     patrols.sort(key=lambda q: (q.day, q.start_min))
-    return WeekPlan(patrols, target, target / n_routes, best)
+    plan = WeekPlan(patrols, target, target / n_routes, best)
+    m = plan.metrics(p)
+    notes = []
+    if m["prize_share"] < min_prize_share - 1e-9:
+        notes.append(
+            f"平均奖励仅为最佳路线的 {m['prize_share']:.0%}（要求 {min_prize_share:.0%}） / "
+            f"mean prize is {m['prize_share']:.0%} of the best route's "
+            f"(floor {min_prize_share:.0%})"
+        )
+    if m["max_freq_dev"] > freq_tol + 1e-9:
+        notes.append(
+            f"有热点的巡逻频次偏离目标 {m['max_freq_dev']:.0%}（允许 {freq_tol:.0%}） / "
+            f"a hotspot's visits are {m['max_freq_dev']:.0%} off its target "
+            f"(tolerance {freq_tol:.0%})"
+        )
+    if m["overlap_stops"] > max_overlap + 1e-9:
+        notes.append(
+            f"不同日路线重合度 {m['overlap_stops']:.2f} 高于 {max_overlap:.2f}：在奖励下限内"
+            f"可选的路线太少 / day-to-day overlap {m['overlap_stops']:.2f} is above "
+            f"{max_overlap:.2f}: too few routes keep the prize floor"
+        )
+    return replace(plan, shortfalls=tuple(notes))
+
+
+def _ssg_target(
+    a: np.ndarray,
+    prizes: np.ndarray,
+    p: np.ndarray,
+    n_routes: int,
+    max_repeat: int,
+    min_prize_share: float,
+) -> np.ndarray:
+    """Week visits per hotspot: the security-game coverage over the pool, in whole visits.
+
+    Linear programme over the pool's mixed strategy x (x_k ≤ max_repeat / n):
+    minimise z ≥ p_t · (1 − Σ_k a_kt x_k) with the mean prize ≥ the floor. When
+    the floor cannot be kept under the repeat cap, the cap is lifted, then the
+    floor (the selection reports what is missed).
+    """
+    m, n_t = a.shape
+    floor = min_prize_share * prizes[0]
+    for cap, share_on in ((max_repeat / n_routes, True), (1.0, True), (1.0, False)):
+        # Variables x (m), z. A tiny prize reward breaks ties toward better routes.
+        cost = np.r_[-1e-6 * prizes / max(prizes.max(), 1e-9), 1.0]
+        a_ub = [np.c_[-(a.T * p[:, None]), -np.ones(n_t)]]
+        b_ub = [-p]
+        if share_on:
+            a_ub.append(np.r_[-prizes, 0.0][None, :])
+            b_ub.append(np.array([-floor + 1e-9]))
+        res = linprog(
+            cost,
+            A_ub=np.vstack(a_ub),
+            b_ub=np.concatenate(b_ub),
+            A_eq=np.r_[np.ones(m), 0.0][None, :],
+            b_eq=[1.0],
+            bounds=[(0, cap)] * m + [(None, None)],
+            method="highs",
+        )
+        if res.status == 0:
+            c = a.T @ res.x[:m]
+            return largest_remainder(c, round(float(c.sum()) * n_routes))
+    return (a[0] * n_routes).astype(int)
 
 
 def _select(
@@ -288,32 +371,35 @@ def _select(
     n_routes: int,
     max_repeat: int,
     min_prize_share: float,
-    target_visits: np.ndarray | None,
+    target: np.ndarray,
+    freq_tol: float,
 ) -> np.ndarray:
-    """How often to use each pool route (integer program; relaxed step by step if infeasible)."""
+    """How often to use each pool route (integer program; relaxed step by step if infeasible).
+
+    Visits stay within ``freq_tol`` of the targets (hard) and the fewest
+    visits go off the targets; when that is infeasible the visits off the
+    targets are only minimised, then the repeat cap, then the prize floor go.
+    """
     m, n_t = a.shape
     floor = min_prize_share * n_routes * prizes[0]
-    for repeat, share_on in ((max_repeat, True), (n_routes, True), (n_routes, False)):
-        if target_visits is None:
-            # Variables: x (m), z. Minimise z ≥ p_t·(R − Σ_k a_kt x_k) for all t.
-            cost = np.r_[-1e-6 * prizes / max(prizes.max(), 1e-9), 1.0]
-            rows = [np.c_[-(a.T * p[:, None]), -np.ones(n_t)]]
-            lo = [np.full(n_t, -np.inf)]
-            hi = [-p * n_routes]
-            integrality = np.r_[np.ones(m), 0]
-            bounds = Bounds(np.r_[np.zeros(m), -np.inf], np.r_[np.full(m, repeat), np.inf])
-            nvar = m + 1
-        else:
-            tv = np.asarray(target_visits, dtype=float)
-            # Variables: x (m), d (n_t) with d_t ≥ |Σ_k a_kt x_k − n_t|.
-            w = 1.0 / np.maximum(tv, 1.0)  # a visit off a small target weighs more
-            cost = np.r_[-1e-6 * prizes / max(prizes.max(), 1e-9), w]
-            rows = [np.c_[a.T, -np.eye(n_t)], np.c_[-a.T, -np.eye(n_t)]]
-            lo = [np.full(n_t, -np.inf), np.full(n_t, -np.inf)]
-            hi = [tv, -tv]
-            integrality = np.r_[np.ones(m), np.zeros(n_t)]
-            bounds = Bounds(np.zeros(m + n_t), np.r_[np.full(m, repeat), np.full(n_t, np.inf)])
-            nvar = m + n_t
+    tv = np.asarray(target, dtype=float)
+    slack = np.floor(freq_tol * tv + 1e-9)
+    for repeat, share_on, hard in (
+        (max_repeat, True, True),
+        (max_repeat, True, False),
+        (n_routes, True, False),
+        (n_routes, False, False),
+    ):
+        # Variables: x (m), d (n_t) with d_t ≥ |Σ_k a_kt x_k − tv_t|.
+        w = 1.0 / np.maximum(tv, 1.0)  # a visit off a small target weighs more
+        cost = np.r_[-1e-6 * prizes / max(prizes.max(), 1e-9), w]
+        rows = [np.c_[a.T, -np.eye(n_t)], np.c_[-a.T, -np.eye(n_t)]]
+        lo = [np.full(n_t, -np.inf), np.full(n_t, -np.inf)]
+        hi = [tv, -tv]
+        d_hi = np.where(tv > 0, slack, np.inf) if hard else np.full(n_t, np.inf)
+        integrality = np.r_[np.ones(m), np.zeros(n_t)]
+        bounds = Bounds(np.zeros(m + n_t), np.r_[np.full(m, repeat), d_hi])
+        nvar = m + n_t
         total = np.zeros(nvar)
         total[:m] = 1.0
         rows.append(total[None, :])
@@ -337,6 +423,71 @@ def _select(
     out = np.zeros(m, dtype=int)
     out[0] = n_routes
     return out
+
+
+def _jaccard_matrix(a: np.ndarray) -> np.ndarray:
+    inter = a @ a.T
+    size = a.sum(axis=1)
+    union = size[:, None] + size[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1.0), 1.0)
+
+
+def _lower_overlap(
+    a: np.ndarray,
+    prizes: np.ndarray,
+    counts: np.ndarray,
+    target: np.ndarray,
+    max_repeat: int,
+    min_prize_share: float,
+    freq_tol: float,
+    max_overlap: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Swap pool routes in and out to lower the mean pairwise overlap of the week.
+
+    A swap is kept when it breaks nothing the selection met (prize floor,
+    visits within tolerance, repeat cap) and lowers the overlap; the search
+    stops once the overlap is under the cap or no swap helps.
+    """
+    jac = _jaccard_matrix(a)
+    n = int(counts.sum())
+    floor = min_prize_share * n * prizes[0] - 1e-6
+    tv = np.asarray(target, dtype=float)
+    slack = np.where(tv > 0, np.floor(freq_tol * tv + 1e-9), np.inf)
+
+    def off(c: np.ndarray) -> float:
+        return float(np.maximum(np.abs(c @ a - tv) - slack, 0).sum())
+
+    def overlap(c: np.ndarray) -> float:
+        # Mean over pairs of distinct patrols (a route used twice pairs with itself).
+        pair = c @ jac @ c - (c * np.diag(jac)).sum()  # ordered pairs, self excluded
+        return pair / (n * (n - 1)) if n > 1 else 0.0
+
+    cur = counts.copy()
+    cur_ov, cur_off = overlap(cur), off(cur)
+    cur_ok = cur @ prizes >= floor
+    for _ in range(200):
+        if cur_ov <= max_overlap:
+            break
+        best = None
+        for i in rng.permutation(np.flatnonzero(cur)):
+            cand = cur.copy()
+            cand[i] -= 1
+            for j in np.flatnonzero(cand < max_repeat):
+                if j == i:
+                    continue
+                cand[j] += 1
+                ok = (cand @ prizes >= floor) or not cur_ok
+                o = off(cand)
+                if ok and o <= cur_off:
+                    v = overlap(cand)
+                    if v < cur_ov - 1e-12 and (best is None or v < best[0]):
+                        best = (v, cand.copy(), o)
+                cand[j] -= 1
+        if best is None:
+            break
+        cur_ov, cur, cur_off = best
+    return cur
 
 
 def _spread(routes: list[BudgetRoute], rng: np.random.Generator) -> list[int]:

@@ -90,3 +90,33 @@ def test_bad_budget():
     with pytest.raises(PatrolInputError, match="positive"):
         budget_route(net, (0.0, 0.0), np.array([10.0]), np.array([10.0]), np.ones(1),
                      budget_min=0)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_exact_programme_matches_brute_force_and_search(seed):
+    rng = np.random.default_rng(100 + seed)
+    k = 9
+    xy = rng.uniform(0, 1200, (k, 2))
+    dist = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+    service = np.r_[0, np.full(k - 1, 720.0)]
+    prize = np.r_[0, rng.uniform(1, 10, k - 1)]
+    exact = solve_orienteering(dist, service, prize, 3600.0)
+    assert exact.optimal
+    assert exact.time_s <= 3600.0 + 1e-9
+    assert exact.prize == pytest.approx(_brute_force(dist, service, prize, 3600.0))
+    search = solve_orienteering(dist, service, prize, 3600.0, exact_states=0, max_iter=100)
+    assert not search.optimal
+    assert search.prize <= exact.prize + 1e-9
+
+
+def test_exact_programme_hands_over_when_too_many_subsets_fit():
+    rng = np.random.default_rng(3)
+    k = 40
+    xy = rng.uniform(0, 1000, (k, 2))
+    dist = np.hypot(*(xy[:, None] - xy[None]).transpose(2, 0, 1))
+    service = np.r_[0, np.full(k - 1, 60.0)]
+    prize = np.r_[0, rng.integers(1, 9, k - 1)].astype(float)
+    tour = solve_orienteering(dist, service, prize, 7200.0, max_iter=50, exact_states=2_000)
+    assert not tour.optimal
+    assert tour.time_s <= 7200.0 + 1e-9
+    assert tour.prize == pytest.approx(prize[list(tour.stops)].sum())

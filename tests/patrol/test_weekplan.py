@@ -55,3 +55,15 @@ def test_water_filling_and_rounding():
     counts = largest_remainder(np.array([0.5, 0.3, 0.2]), 7)
     assert counts.sum() == 7
     assert list(counts) == [4, 2, 1]
+
+
+def test_unmet_requirements_are_reported(instance):
+    stops, prize = instance
+    plan = week_plan(stops, prize, budget_min=120, seed=1, pool_size=10, max_iter=50,
+                     max_overlap=0.0, min_prize_share=0.99)  # fmt: skip
+    m = plan.metrics(prize)
+    assert m["overlap_stops"] > 0.0
+    assert any("overlap" in note for note in plan.shortfalls)
+    met = week_plan(stops, prize, budget_min=120, seed=1, pool_size=10, max_iter=50,
+                    max_overlap=1.0, min_prize_share=0.0, freq_tol=1.0)  # fmt: skip
+    assert met.shortfalls == ()
