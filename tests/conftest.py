@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from layers import migrate
 from layers.db import make_engine
+from layers.incidents.sla import BEIJING, ManualClock
 from webgis.app import create_app
 from webgis.pgcluster import APP_ROLE, Cluster
 from webgis.settings import Settings, var_dir
@@ -207,3 +209,92 @@ def signed_in(demo_app, demo_app_connection):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# -- the incident loop on the demo township (shared by the loop, rules and Open311 tests) ---
+
+#: The loop tests' start time: a Monday, 09:00 Beijing time, after the demo's as-of date.
+LOOP_START = datetime(2026, 11, 2, 9, 0, tzinfo=BEIJING)
+
+
+@pytest.fixture
+def clock(demo_app):
+    """A manual clock for ``demo_app``, starting at :data:`LOOP_START`."""
+    c = ManualClock(LOOP_START)
+    demo_app.extensions["wangge.clock"] = c
+    return c
+
+
+@pytest.fixture
+def places(demo_app_connection):
+    """Points inside the areas of the demo users (grids and captain areas have no RLS)."""
+
+    def grid_point(username: str):
+        return demo_app_connection.execute(
+            text(
+                """
+                SELECT ST_X(p), ST_Y(p) FROM (
+                    SELECT ST_PointOnSurface(g3.geom) AS p FROM user_account u
+                    JOIN user_grant ug ON ug.user_id = u.id
+                    JOIN grid g2 ON g2.id = ug.grid_id
+                    JOIN grid g3 ON g3.parent_id = g2.id AND g3.valid_to IS NULL
+                    WHERE u.username = :u ORDER BY g3.code LIMIT 1) s
+                """
+            ),
+            {"u": username},
+        ).one()
+
+    lane = demo_app_connection.execute(
+        text(
+            """
+            SELECT ST_X(p), ST_Y(p) FROM (
+                SELECT ST_PointOnSurface(ST_Intersection(a.geom, g.geom)) AS p
+                FROM user_account u JOIN user_grant ug ON ug.user_id = u.id
+                JOIN captain_area a ON a.id = ug.captain_area_id
+                JOIN grid g ON g.level = 3 AND g.valid_to IS NULL
+                    AND ST_Area(ST_Intersection(a.geom, g.geom)) > 0
+                WHERE u.username = 'lane_captain'
+                ORDER BY ST_Area(ST_Intersection(a.geom, g.geom)) DESC LIMIT 1) s
+            """
+        )
+    ).one()
+    return {
+        "a": tuple(grid_point("worker_a")),
+        "b": tuple(grid_point("worker_b")),
+        "lane": tuple(lane),
+    }
+
+
+def _post(client, path, body=None, **kw):
+    headers = {"X-CSRF-Token": client.csrf}
+    if body is not None:
+        return client.post(path, json=body, headers=headers, **kw)
+    return client.post(path, headers=headers, **kw)
+
+
+@pytest.fixture
+def post():
+    """``post(client, path, body=None, **kw)``: a POST with the client's CSRF token."""
+    return _post
+
+
+@pytest.fixture
+def report():
+    """``report(client, (lon, lat), category="0101", description=…, **extra)``: file one."""
+
+    def make(client, at, category="0101", description="路边有垃圾堆", **extra):
+        body = {"category": category, "lon": at[0], "lat": at[1], "description": description}
+        return _post(client, "/api/incidents", body | extra)
+
+    return make
+
+
+@pytest.fixture
+def act():
+    """``act(client, incident_id, action, note=None, **params)``: one transition."""
+
+    def make(client, incident_id, action, note=None, **params):
+        body = {"action": action, **({"note": note} if note else {}), **params}
+        return _post(client, f"/api/incidents/{incident_id}/transitions", body)
+
+    return make

@@ -78,3 +78,28 @@ def test_users_without_incidents_are_refused(signed_in, user):
 )
 def test_bad_parameters_are_400(signed_in, query):
     assert signed_in("admin").get(f"/dashboard?{query}").status_code == 400
+
+
+def test_the_demo_closes_most_cases_on_time_and_timeouts_count_late(signed_in, demo_connection):
+    body = signed_in("admin").get(f"/dashboard.csv?by=town&{PERIOD}").get_data(as_text=True)
+    rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
+    total = {k: sum(int(r[k]) for r in rows) for k in ("should_close", "parked", "closed_on_time")}
+    rate = total["closed_on_time"] / (total["should_close"] - total["parked"])
+    assert 0.80 <= rate <= 0.95  # the demo's histories follow the time limits
+    period = "i.reported_at >= '2025-11-01' AND i.reported_at < '2026-11-01'"
+    timeout = (
+        "EXISTS (SELECT 1 FROM incident_event e WHERE e.incident_id = i.id"
+        " AND e.action = 'escalate' AND e.detail ->> 'reason' = 'timeout')"
+    )
+    closed_by_due = (
+        f"{period} AND i.status IN ('closed', 'feedback_done') AND i.closed_at <= i.due_at"
+    )
+    on_time = demo_connection.execute(
+        text(f"SELECT count(*) FROM incident i WHERE {closed_by_due} AND NOT {timeout}")
+    ).scalar_one()
+    assert total["closed_on_time"] == on_time
+    # Escalated cases that met the fresh limit of their new level exist, and are not on time.
+    met_fresh_limit = demo_connection.execute(
+        text(f"SELECT count(*) FROM incident i WHERE {closed_by_due} AND {timeout}")
+    ).scalar_one()
+    assert met_fresh_limit > 0

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from layers.demo.incidents import TIME_LIMITS
 from layers.demo.load import DemoLoadError, load_demo
 
 
@@ -108,3 +109,31 @@ def test_replace_and_scale(demo_connection):
     assert out["household"] == pytest.approx(1200, rel=0.05)
     assert out["village"] < 19
     assert scalar(demo_connection, "SELECT count(*) FROM household") == out["household"]
+
+
+def test_histories_follow_the_catalogue_they_were_loaded_with(demo_connection):
+    rows = demo_connection.execute(
+        text(
+            "SELECT code, time_limit, time_unit, handler_level FROM incident_category"
+            " WHERE parent_code IS NULL"
+        )
+    ).all()
+    # The generator's default is the shipped catalogue (the loader passes the database's).
+    assert {r.code: (r.time_limit, r.time_unit, r.handler_level) for r in rows} == TIME_LIMITS
+    c = demo_connection
+    assert (
+        scalar(c, "SELECT count(*) FROM incident WHERE due_at IS NULL AND status <> 'draft'") == 0
+    )
+    # The level climbed once per escalation on timeout, from the class's handler level.
+    wrong = scalar(
+        c,
+        """
+        SELECT count(*) FROM incident i JOIN incident_category k ON k.code = i.category_code
+        WHERE array_position(ARRAY['lane', 'village', 'town', 'county'], i.level)
+              - array_position(ARRAY['lane', 'village', 'town', 'county'], k.handler_level)
+              <> (SELECT count(*) FROM incident_event e WHERE e.incident_id = i.id
+                  AND e.action = 'escalate' AND e.detail ->> 'reason' = 'timeout')
+        """,
+    )
+    assert wrong == 0
+    assert scalar(c, "SELECT count(*) FROM incident WHERE escalated_at IS NOT NULL") > 0

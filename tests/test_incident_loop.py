@@ -13,73 +13,7 @@ from sqlalchemy import text
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from layers.incidents.sla import BEIJING, ManualClock
-
-START = datetime(2026, 11, 2, 9, 0, tzinfo=BEIJING)  # a Monday, 09:00 Beijing time
-
-
-@pytest.fixture
-def clock(demo_app):
-    c = ManualClock(START)
-    demo_app.extensions["wangge.clock"] = c
-    return c
-
-
-@pytest.fixture
-def places(demo_app_connection):
-    """Points inside the areas of the demo users (grids and captain areas have no RLS)."""
-
-    def grid_point(username: str):
-        return demo_app_connection.execute(
-            text(
-                """
-                SELECT ST_X(p), ST_Y(p) FROM (
-                    SELECT ST_PointOnSurface(g3.geom) AS p FROM user_account u
-                    JOIN user_grant ug ON ug.user_id = u.id
-                    JOIN grid g2 ON g2.id = ug.grid_id
-                    JOIN grid g3 ON g3.parent_id = g2.id AND g3.valid_to IS NULL
-                    WHERE u.username = :u ORDER BY g3.code LIMIT 1) s
-                """
-            ),
-            {"u": username},
-        ).one()
-
-    lane = demo_app_connection.execute(
-        text(
-            """
-            SELECT ST_X(p), ST_Y(p) FROM (
-                SELECT ST_PointOnSurface(ST_Intersection(a.geom, g.geom)) AS p
-                FROM user_account u JOIN user_grant ug ON ug.user_id = u.id
-                JOIN captain_area a ON a.id = ug.captain_area_id
-                JOIN grid g ON g.level = 3 AND g.valid_to IS NULL
-                    AND ST_Area(ST_Intersection(a.geom, g.geom)) > 0
-                WHERE u.username = 'lane_captain'
-                ORDER BY ST_Area(ST_Intersection(a.geom, g.geom)) DESC LIMIT 1) s
-            """
-        )
-    ).one()
-    return {
-        "a": tuple(grid_point("worker_a")),
-        "b": tuple(grid_point("worker_b")),
-        "lane": tuple(lane),
-    }
-
-
-def post(client, path, body=None, **kw):
-    headers = {"X-CSRF-Token": client.csrf}
-    if body is not None:
-        return client.post(path, json=body, headers=headers, **kw)
-    return client.post(path, headers=headers, **kw)
-
-
-def report(client, at, category="0101", description="路边有垃圾堆", **extra):
-    body = {"category": category, "lon": at[0], "lat": at[1], "description": description}
-    return post(client, "/api/incidents", body | extra)
-
-
-def act(client, incident_id, action, note=None, **params):
-    body = {"action": action, **({"note": note} if note else {}), **params}
-    return post(client, f"/api/incidents/{incident_id}/transitions", body)
+from layers.incidents.sla import BEIJING
 
 
 def png(size=(8, 8), colour=(200, 30, 30)) -> bytes:
@@ -106,7 +40,7 @@ def test_catalogue_has_two_levels_with_limits(signed_in):
     assert all(c["police"] for c in tops["06"]["children"])
 
 
-def test_only_the_town_admin_edits_the_catalogue(signed_in):
+def test_only_the_town_admin_edits_the_catalogue(signed_in, post):
     admin, worker = signed_in("admin"), signed_in("worker_a")
     change = {"time_limit": 6, "time_unit": "hour"}
     headers = {"X-CSRF-Token": worker.csrf}
@@ -136,7 +70,9 @@ def test_only_the_town_admin_edits_the_catalogue(signed_in):
     assert bad.status_code == 400
 
 
-def test_a_resident_files_and_reads_back_his_report(signed_in, places, clock, demo_app_connection):
+def test_a_resident_files_and_reads_back_his_report(
+    signed_in, places, clock, report, demo_app_connection
+):
     resident = signed_in("resident")
     r = report(resident, places["a"])
     assert r.status_code == 201, r.get_json()
@@ -163,18 +99,18 @@ def test_a_resident_files_and_reads_back_his_report(signed_in, places, clock, de
     assert resident.get(f"/api/incidents/{body['id']}").status_code == 404
 
 
-def test_a_patrol_member_and_a_lane_captain_file_in_their_areas(signed_in, places, clock):
+def test_a_patrol_member_and_a_lane_captain_file_in_their_areas(signed_in, places, clock, report):
     assert report(signed_in("patrol"), places["a"]).status_code == 201
     assert report(signed_in("lane_captain"), places["lane"]).status_code == 201
 
 
-def test_a_report_outside_the_reporters_area_is_refused(signed_in, places, clock):
+def test_a_report_outside_the_reporters_area_is_refused(signed_in, places, clock, report):
     r = report(signed_in("resident"), places["b"])
     assert r.status_code == 422
     assert "片区" in r.get_json()["message"]
 
 
-def test_a_retried_report_is_stored_once(signed_in, places, clock):
+def test_a_retried_report_is_stored_once(signed_in, places, clock, report):
     resident = signed_in("resident")
     first = report(resident, places["a"], client_key="retry-key-0001")
     again = report(resident, places["a"], client_key="retry-key-0001")
@@ -212,7 +148,7 @@ def test_photos_are_stored_under_their_hash(signed_in, places, clock, demo_app):
 # -- bad input -------------------------------------------------------------------------------
 
 
-def test_a_place_outside_every_grid_names_the_nearest(signed_in, clock):
+def test_a_place_outside_every_grid_names_the_nearest(signed_in, clock, report):
     r = report(signed_in("admin"), (120.0, 30.0))
     assert r.status_code == 422
     body = r.get_json()
@@ -232,7 +168,7 @@ def test_a_place_outside_every_grid_names_the_nearest(signed_in, clock):
         ({"lat": 91}, 400),
     ],
 )
-def test_bad_reports_are_clear_4xx(signed_in, places, clock, change, status):
+def test_bad_reports_are_clear_4xx(signed_in, places, clock, change, status, post):
     body = {"category": "0101", "lon": places["a"][0], "lat": places["a"][1], "description": "x"}
     body = {k: v for k, v in (body | change).items() if v is not None}
     r = post(signed_in("resident"), "/api/incidents", body)
@@ -301,7 +237,9 @@ def test_deep_and_huge_json_bodies_are_refused(signed_in, clock):
 # -- the loop --------------------------------------------------------------------------------
 
 
-def test_an_incident_walks_through_every_status(signed_in, places, clock, demo_app_connection):
+def test_an_incident_walks_through_every_status(
+    signed_in, places, clock, demo_app_connection, report, act
+):
     resident, worker, cadre, police = (
         signed_in(u) for u in ("resident", "worker_a", "cadre_a", "police_a")
     )
@@ -351,7 +289,7 @@ def test_an_incident_walks_through_every_status(signed_in, places, clock, demo_a
     assert mine["closed_at"]
 
 
-def test_a_refused_transition_lists_the_allowed_ones(signed_in, places, clock):
+def test_a_refused_transition_lists_the_allowed_ones(signed_in, places, clock, report, act):
     resident, worker = signed_in("resident"), signed_in("worker_a")
     incident_id = report(resident, places["a"]).get_json()["id"]
     r = act(worker, incident_id, "close")
@@ -369,7 +307,7 @@ def test_a_refused_transition_lists_the_allowed_ones(signed_in, places, clock):
     assert act(signed_in("worker_b"), incident_id, "accept").status_code == 404
 
 
-def test_the_handler_may_not_verify_his_own_work(signed_in, places, clock):
+def test_the_handler_may_not_verify_his_own_work(signed_in, places, clock, report, act):
     cadre = signed_in("cadre_a")
     incident_id = report(signed_in("resident"), places["a"]).get_json()["id"]
     for action in ("accept", "dispatch", "start", "handle"):
@@ -379,14 +317,14 @@ def test_the_handler_may_not_verify_his_own_work(signed_in, places, clock):
     assert "rework" in r.get_json()["allowed"]
 
 
-def test_a_stale_version_is_409(signed_in, places, clock):
+def test_a_stale_version_is_409(signed_in, places, clock, report, act):
     worker = signed_in("worker_a")
     incident_id = report(signed_in("resident"), places["a"]).get_json()["id"]
     assert act(worker, incident_id, "accept", version=1).status_code == 200
     assert act(worker, incident_id, "escalate", "太难 / too hard", version=1).status_code == 409
 
 
-def test_a_second_extension_needs_the_town(signed_in, places, clock):
+def test_a_second_extension_needs_the_town(signed_in, places, clock, report, act):
     cadre, admin = signed_in("cadre_a"), signed_in("admin")
     incident_id = report(signed_in("resident"), places["a"]).get_json()["id"]
     for action in ("accept", "dispatch", "start"):
@@ -400,7 +338,9 @@ def test_a_second_extension_needs_the_town(signed_in, places, clock):
 # -- escalation and supervision ---------------------------------------------------------------
 
 
-def test_overdue_cases_climb_one_level_per_timeout(signed_in, places, clock, demo_app_connection):
+def test_overdue_cases_climb_one_level_per_timeout(
+    signed_in, places, clock, demo_app_connection, post, report
+):
     admin = signed_in("admin")
     incident_id = report(signed_in("resident"), places["a"]).get_json()["id"]
     assert post(admin, "/api/incidents/escalate-overdue").get_json()["escalated"] == []
@@ -430,7 +370,7 @@ def test_overdue_cases_climb_one_level_per_timeout(signed_in, places, clock, dem
     assert incident_id in [f["id"] for f in overdue]
 
 
-def test_handlers_escalate_by_choice_within_their_level(signed_in, places, clock):
+def test_handlers_escalate_by_choice_within_their_level(signed_in, places, clock, report, act):
     captain, cadre, admin = signed_in("lane_captain"), signed_in("cadre_a"), signed_in("admin")
     incident_id = report(captain, places["lane"]).get_json()["id"]
     assert act(captain, incident_id, "escalate").status_code == 400  # the reason is required
@@ -443,7 +383,7 @@ def test_handlers_escalate_by_choice_within_their_level(signed_in, places, clock
     assert act(cadre, incident_id, "escalate", "县里 / county").status_code in (403, 404)
 
 
-def test_the_town_supervises(signed_in, places, clock):
+def test_the_town_supervises(signed_in, places, clock, report, act):
     admin, worker = signed_in("admin"), signed_in("worker_a")
     incident_id = report(signed_in("resident"), places["a"]).get_json()["id"]
     assert act(worker, incident_id, "supervise", "快办 / hurry").status_code == 403

@@ -1,10 +1,10 @@
 """Pure rules of the loop: working-time arithmetic and the role table; duplicates merged."""
 
-# ruff: noqa: F811  (the loop tests' fixtures are imported by name and requested as arguments)
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 
 from layers.incidents.sla import BEIJING, WorkCalendar, is_overdue
@@ -15,7 +15,6 @@ from layers.incidents.workflow import (
     allowed_actions,
     guard,
 )
-from tests.test_incident_loop import act, clock, places, report  # noqa: F401 (fixtures)
 
 
 def bj(*args) -> datetime:
@@ -47,6 +46,31 @@ def test_a_calendar_without_workdays_fails_loudly():
     cal = WorkCalendar(periods=())
     with pytest.raises(ValueError, match="no working time"):
         cal.add(bj(2026, 11, 2, 9, 0), 60)
+
+
+def test_a_timeline_agrees_with_the_calendar_to_the_second():
+    cal = WorkCalendar(
+        holidays=frozenset({date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 5)}),
+        workdays=frozenset({date(2026, 9, 27), date(2026, 10, 10)}),
+    )
+    span = (bj(2026, 9, 1, 0, 0), bj(2027, 3, 1, 0, 0))
+    line = cal.timeline(*span)
+    rng = np.random.default_rng(5)
+    lo, hi = int(bj(2026, 9, 2, 0, 0).timestamp()), int(bj(2026, 12, 31, 0, 0).timestamp())
+    # Random instants, plus ones on window edges, at lunch, at night and on holidays.
+    edges = [bj(2026, 9, 30, 17, 30), bj(2026, 10, 1, 10, 0), bj(2026, 10, 9, 12, 0),
+             bj(2026, 10, 10, 8, 30), bj(2026, 11, 2, 12, 30), bj(2026, 11, 7, 23, 59)]  # fmt: skip
+    starts = np.r_[rng.integers(lo, hi, 400), [int(e.timestamp()) for e in edges]]
+    minutes = np.r_[rng.integers(0, 6 * 420, 400), [0, 1, 210, 420, 30, 2100]]
+    got = line.add(starts, minutes)
+    for t, m, g in zip(starts, minutes, got, strict=True):
+        expected = cal.add(datetime.fromtimestamp(int(t), UTC), int(m))
+        assert int(expected.timestamp()) == g
+    ends = starts + rng.integers(0, 12 * 86400, len(starts))
+    spans = line.between(starts, ends)
+    for a, b, w in zip(starts, ends, spans, strict=True):
+        ta, tb = (datetime.fromtimestamp(int(v), UTC) for v in (a, b))
+        assert cal.between(ta, tb) == pytest.approx(w, abs=1e-9)
 
 
 def test_parked_and_handled_cases_are_not_overdue():
@@ -111,7 +135,7 @@ def test_residents_and_patrols_only_file_submit_merge_and_rate():
     assert allowed_actions("closed", frozenset({REPORTER})) == ["feedback"]
 
 
-def test_a_duplicate_is_offered_merged_and_shares_the_loop(signed_in, places, clock):
+def test_a_duplicate_is_offered_merged_and_shares_the_loop(signed_in, places, clock, report, act):
     resident, patrol = signed_in("resident"), signed_in("patrol")
     worker, cadre = signed_in("worker_a"), signed_in("cadre_a")
     first = report(resident, places["a"]).get_json()

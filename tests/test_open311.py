@@ -1,7 +1,6 @@
 """Open311 GeoReport v2: public reads show what any resident may see; keys post and,
 with an area grant, read their areas in full; errors in the standard's format."""
 
-# ruff: noqa: F811  (the loop tests' fixtures are imported by name and requested as arguments)
 from __future__ import annotations
 
 import os
@@ -16,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from layers.db import make_engine
 from layers.incidents.apikeys import create_api_key, find_api_key
-from tests.test_incident_loop import clock, places  # noqa: F401 (fixtures)
 
 WANGGE = Path(sys.executable).parent / "wangge"
 
@@ -125,7 +123,7 @@ def test_posting_needs_a_key_and_reads_back(make_key, demo_app, places, clock):
         ({"service_code": "0999"}, 422),
         ({"description": None}, 400),
         ({"lat": "30.0", "long": "120.0"}, 422),
-        ({"lat": None, "long": None, "address_string": "桥头村东"}, 422),
+        ({"lat": None, "long": None, "address_string": "桥头村东"}, 400),  # not found
     ],
 )
 def test_bad_posts_answer_in_the_standards_format(
@@ -150,6 +148,92 @@ def test_bad_posts_answer_in_the_standards_format(
     error = ET.fromstring(r.data).find("error")
     assert error.find("code").text == str(status)
     assert error.find("description").text
+
+
+@pytest.fixture
+def addressed(demo_connection, village_a):
+    """A household on a lane in village A, its lane and another village with that lane name."""
+    return demo_connection.execute(
+        text(
+            """
+            SELECT h.address, ST_X(h.geom) AS lon, ST_Y(h.geom) AS lat, v.name AS village,
+                   l.name AS lane, l.id AS lane_id,
+                   (SELECT o.name FROM lane ol JOIN village o ON o.id = ol.village_id
+                    WHERE ol.name = l.name AND o.id <> v.id ORDER BY o.code LIMIT 1) AS other
+            FROM household h JOIN village v ON v.id = h.village_id JOIN lane l ON l.id = h.lane_id
+            WHERE v.code = :v AND EXISTS (SELECT 1 FROM lane x WHERE x.name = l.name
+                                          AND x.village_id <> v.id)
+            ORDER BY h.id LIMIT 1
+            """
+        ),
+        {"v": village_a},
+    ).one()
+
+
+def _post_address(client, key: str, address: str, fmt: str = "json"):
+    form = {"api_key": key, "service_code": "0101", "description": "垃圾堆放",
+            "address_string": address}  # fmt: skip
+    return client.post(f"/open311/v2/requests.{fmt}", data=form)
+
+
+def test_an_address_alone_places_the_report(
+    make_key, demo_app, demo_connection, village_a, addressed, clock
+):
+    client = demo_app.test_client()
+    key = make_key("o311-address", village_a)  # an area key reads its reports in full
+    number = addressed.address.removeprefix(addressed.village + addressed.lane)
+    variants = [
+        addressed.address,  # as stored
+        # Province and town before it, 巷 for 胡同, full-width digits, spaces.
+        "河北省演示镇" + addressed.village + " " + addressed.lane.replace("胡同", "巷") + " "
+        + number.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+    ]  # fmt: skip
+    for address in variants:
+        made = _post_address(client, key, address)
+        assert made.status_code == 201, made.get_json()
+        assert "按地址定位" in made.get_json()[0]["service_notice"]
+        code = made.get_json()[0]["service_request_id"]
+        got = client.get(f"/open311/v2/requests/{code}.json?api_key={key}").get_json()[0]
+        assert (got["long"], got["lat"]) == (round(addressed.lon, 6), round(addressed.lat, 6))
+        assert got["address"] == address.strip()
+    # The lane without a number: a point on the lane.
+    made = _post_address(client, key, addressed.village + addressed.lane)
+    assert made.status_code == 201, made.get_json()
+    code = made.get_json()[0]["service_request_id"]
+    got = client.get(f"/open311/v2/requests/{code}.json?api_key={key}").get_json()[0]
+    off = (
+        demo_app.extensions["wangge.sessions"]()
+        .execute(  # lanes are not under RLS
+            text(
+                "SELECT ST_Distance(geom::geography,"
+                " ST_SetSRID(ST_MakePoint(:x, :y), 4490)::geography) FROM lane WHERE id = :id"
+            ),
+            {"x": got["long"], "y": got["lat"], "id": addressed.lane_id},
+        )
+        .scalar_one()
+    )
+    assert off < 1.0
+
+
+def test_unknown_and_ambiguous_addresses_are_400_saying_what(make_key, demo_app, addressed, clock):
+    client = demo_app.test_client()
+    key = make_key("o311-address-bad")
+    unknown = _post_address(client, key, "火星村幸福路99号")
+    assert unknown.status_code == 400
+    said = unknown.get_json()[0]
+    assert said["code"] == 400
+    assert said["description"].startswith("未能识别地址“火星村幸福路99号”")
+    assert "not found" in said["description"]
+    # The lane's name alone is found in two villages: name the village.
+    ambiguous = _post_address(client, key, addressed.lane + "5号", fmt="xml")
+    assert ambiguous.status_code == 400
+    description = ET.fromstring(ambiguous.data).find("error/description").text
+    assert f"“{addressed.lane}”在多个村/社区都有" in description
+    assert addressed.village in description
+    assert addressed.other in description
+    no_house = _post_address(client, key, addressed.village + "东头")
+    assert no_house.status_code == 400
+    assert "东头" in no_house.get_json()[0]["description"]
 
 
 def test_an_area_key_reads_its_areas_in_full(make_key, demo_app, village_a, clock):

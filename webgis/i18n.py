@@ -209,10 +209,12 @@ MESSAGES.update(
         },
         "dashboard.formula": {
             "zh-CN": "结案率 = 结案数 ÷（应结案数 − 缓办数）；按期结案率 = 按期结案数 ÷"
-            "（应结案数 − 缓办数）。早期案件无办理时限记录，按类别时限自上报起以自然时间推算。",
+            "（应结案数 − 缓办数）。超时升级的案件不计为按期结案。"
+            "早期案件无办理时限记录，按类别时限自上报起以自然时间推算。",
             "en": "Closure rate = closed ÷ (due − deferred); on-time rate = closed on time ÷"
-            " (due − deferred). Early cases without a stored due time use the category's"
-            " limit counted in calendar time from the report.",
+            " (due − deferred). A case escalated on timeout is not closed on time. Early cases"
+            " without a stored due time use the category's limit counted in calendar time"
+            " from the report.",
         },
         "dashboard.none": {"zh-CN": "所选时段没有事件", "en": "No incidents in this period"},
     }

@@ -14,7 +14,7 @@ as_of) always gives the same tables.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -34,6 +34,7 @@ from layers.demo.layout import (
 from layers.demo.names import village_names
 from layers.demo.people import household_people, make_people
 from layers.demo.village import VillagePlan, plan_village
+from layers.incidents.sla import WorkCalendar
 
 STORAGE_CRS = "EPSG:4490"
 METRIC_CRS = "EPSG:4548"
@@ -107,7 +108,12 @@ def _local_to_world(
 
 
 def generate(
-    seed: int = DEFAULT_SEED, households: int = 8000, as_of: dt.date | None = None
+    seed: int = DEFAULT_SEED,
+    households: int = 8000,
+    as_of: dt.date | None = None,
+    *,
+    time_limits: Mapping[str, tuple[int, str, str]] | None = None,
+    calendar: WorkCalendar | None = None,
 ) -> DemoTownship:
     """Generate the demo township.
 
@@ -121,6 +127,12 @@ def generate(
     as_of : datetime.date, optional
         End of the incident history (exclusive, 00:00 Asia/Shanghai);
         default 2026-11-01.
+    time_limits : mapping, optional
+        Incident class code -> (time limit, "hour" or "day", handler level): the
+        catalogue the histories are shaped by; default
+        :data:`layers.demo.incidents.TIME_LIMITS` (the shipped catalogue).
+    calendar : layers.incidents.sla.WorkCalendar, optional
+        Working calendar for the time limits; default Monday–Friday office hours.
 
     Returns
     -------
@@ -378,6 +390,8 @@ def generate(
         worker_key=ppl.worker_key,
         police_key=ppl.police_key,
         cadre_key=ppl.cadre_key,
+        limits=time_limits,
+        calendar=calendar,
     )
     inc_df = inc.incidents
     incidents = gpd.GeoDataFrame(

@@ -20,6 +20,8 @@ from layers.bulk import copy_rows, ewkb, nullable
 from layers.captains.gridrun import run_gridding
 from layers.demo.captains import assign_demo_captains
 from layers.demo.generate import DemoTownship, generate
+from layers.demo.incidents import CATEGORIES
+from layers.incidents.sla import load_calendar
 
 TOWN_CODE = "130999100"
 DEMO_PASSWORD = "wangge-demo-2026"
@@ -165,7 +167,14 @@ def load_demo(
     with bar as named_steps:
         it = iter(named_steps)
         next(it)
-        town = generate(seed=seed, households=households, as_of=as_of)
+        # The histories follow this database's catalogue and calendar (time limits).
+        town = generate(
+            seed=seed,
+            households=households,
+            as_of=as_of,
+            time_limits=_class_limits(session),
+            calendar=load_calendar(session),
+        )
         next(it)
         ids = _load_territory(session, town)
         next(it)
@@ -333,6 +342,25 @@ def _load_people(session: Session, town: DemoTownship, ids: dict[str, dict]) -> 
     )
 
 
+def _class_limits(session: Session) -> dict[str, tuple[int, str, str]]:
+    """Time limit, unit and handler level of the incident classes the demo uses."""
+    rows = session.execute(
+        text(
+            "SELECT code, time_limit, time_unit, handler_level FROM incident_category"
+            " WHERE code = ANY(:codes)"
+        ),
+        {"codes": list(CATEGORIES)},
+    ).all()
+    limits = {r.code: (r.time_limit, r.time_unit, r.handler_level) for r in rows}
+    missing = sorted(set(CATEGORIES) - set(limits))
+    if missing:
+        raise DemoLoadError(
+            f"事件类别目录缺少 {', '.join(missing)}，请先迁移数据库"
+            f" / the incident catalogue lacks {', '.join(missing)}: migrate the database first"
+        )
+    return limits
+
+
 def _load_incidents(session: Session, town: DemoTownship, ids: dict[str, dict]) -> None:
     inc, ev = town.incidents.sort_values("reported_at"), town.incident_events
     village_of_grid = town.grids.set_index("code")["village_code"]
@@ -352,6 +380,9 @@ def _load_incidents(session: Session, town: DemoTownship, ids: dict[str, dict]) 
             "reporter_person_id": nullable(inc["reporter_person_key"].map(ids["person"]), int),
             "reported_at": _iso(inc["reported_at"]),
             "closed_at": _iso(inc["closed_at"]),
+            "due_at": _iso(inc["due_at"]),
+            "level": inc["level"],
+            "escalated_at": _iso(inc["escalated_at"]),
             "satisfaction": nullable(inc["satisfaction"], int),
         },
     )
@@ -366,6 +397,8 @@ def _load_incidents(session: Session, town: DemoTownship, ids: dict[str, dict]) 
             "at": _iso(ev["at"]),
             "actor_role": ev["actor_role"],
             "note": nullable(ev["note"]),
+            "action": nullable(ev["action"]),
+            "detail": nullable(ev["detail"]),
         },
     )
 

@@ -4,9 +4,11 @@
 the digital city-management assessment defines them. Here a case *should be closed*
 (应结案) when it was accepted into the loop (not a draft, not rejected), *parked* (缓办)
 when it sits in the parked status, and *closed on time* when it was closed by its due
-time. Cases filed before due times were stored (the demo's history) get the category's
-time limit counted in calendar time from the report: an approximation, said so in the
-dashboard's footnote.
+time and never escalated on timeout: the sweep gives an escalated case a fresh limit at
+the next level, but the case has missed its own. (Extensions and parking move the due
+time legitimately and count.) Cases filed before due times were stored get the
+category's time limit counted in calendar time from the report: an approximation, said
+so in the dashboard's footnote.
 """
 
 from __future__ import annotations
@@ -91,7 +93,9 @@ def monthly_stats(
                    count(*) FILTER (WHERE i.status NOT IN ('draft', 'rejected')) AS should_close,
                    count(*) FILTER (WHERE i.status = 'parked') AS parked,
                    count(*) FILTER (WHERE i.status = ANY(:closed)) AS closed,
-                   count(*) FILTER (WHERE i.status = ANY(:closed) AND i.closed_at <= i.due)
+                   count(*) FILTER (WHERE i.status = ANY(:closed) AND i.closed_at <= i.due
+                       AND NOT EXISTS (SELECT 1 FROM incident_event e WHERE e.incident_id = i.id
+                           AND e.action = 'escalate' AND e.detail ->> 'reason' = 'timeout'))
                        AS closed_on_time,
                    count(*) FILTER (WHERE EXISTS (SELECT 1 FROM incident_event e
                        WHERE e.incident_id = i.id AND e.to_status = 'rework')) AS rework,

@@ -23,13 +23,17 @@
   function reportPage(root) {
     var centre = JSON.parse(root.dataset.centre);
     var map = L.map("map").setView([centre[1], centre[0]], 15);
+    // Reachable for scripted checks (as the map pages' wangge.layers are).
+    window.wangge = window.wangge || {};
+    window.wangge.reportMap = map;
     var marker = null;
     var where = document.getElementById("where");
     fetch(root.dataset.grids, { credentials: "same-origin" }).then(function (r) { return r.json(); })
       .then(function (fc) {
         var layer = L.geoJSON(fc, { style: { weight: 1, color: "#0b4f6c", fillOpacity: 0.05 } });
         layer.addTo(map);
-        if (fc.features.length) map.fitBounds(layer.getBounds());
+        // No animation: a tap during the zoom animation would land off its place.
+        if (fc.features.length && !marker) map.fitBounds(layer.getBounds(), { animate: false });
       });
     function place(lat, lon, how) {
       document.getElementById("lat").value = lat.toFixed(7);

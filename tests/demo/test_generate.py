@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import geopandas as gpd
@@ -12,8 +13,9 @@ import pytest
 import shapely
 
 from layers.demo import DemoTownship, generate
-from layers.demo.incidents import ACTOR_ROLES, STATUSES
+from layers.demo.incidents import ACTOR_ROLES, STATUSES, TIME_LIMITS
 from layers.demo.names import id_check_char
+from layers.incidents.sla import WorkCalendar
 
 METRIC = "EPSG:4548"
 
@@ -291,7 +293,9 @@ def test_histories(town: DemoTownship) -> None:
     assert (ev["at"].diff()[same] > pd.Timedelta(0)).all()
     assert ev["at"].max() < pd.Timestamp(town.as_of, tz="Asia/Shanghai")
     assert set(ev.loc[first, "to_status"]) <= {"reported", "draft"}
-    rep = ev[ev["to_status"] == "reported"].set_index("incident_key")["at"]
+    # Escalations keep the status: the report is the event that entered "reported".
+    rep = ev[(ev["to_status"] == "reported") & (ev["from_status"] != "reported")]
+    rep = rep.set_index("incident_key")["at"]
     assert inc.set_index("key")["reported_at"].equals(rep.loc[inc["key"]])
     closed = ev[ev["to_status"] == "closed"].set_index("incident_key")["at"]
     c = inc.set_index("key")["closed_at"]
@@ -318,6 +322,104 @@ def test_histories(town: DemoTownship) -> None:
     # Staff steps mostly in office hours.
     staff = ev[~ev["to_status"].isin(["reported", "draft", "feedback_done"])]
     assert staff["at"].dt.hour.between(8, 18).mean() > 0.85
+
+
+# -- time limits ----------------------------------------------------------------------------
+
+
+def _due(calendar: WorkCalendar, reported: pd.Series, categories: pd.Series, limits) -> list:
+    """Due times by the SLA code itself (layers.incidents.sla), one case at a time."""
+    return [
+        pd.Timestamp(calendar.due(r.to_pydatetime(), *limits[c][:2])).tz_convert("Asia/Shanghai")
+        for r, c in zip(reported, categories, strict=True)
+    ]
+
+
+def _first_due(town: DemoTownship, calendar: WorkCalendar, limits) -> pd.Series:
+    inc = town.incidents.set_index("key")
+    return pd.Series(_due(calendar, inc["reported_at"], inc["category_code"], limits), inc.index)
+
+
+def test_due_times_are_the_catalogues_limits_in_working_time(town: DemoTownship) -> None:
+    inc, ev = town.incidents.set_index("key"), town.incident_events
+    moved = set(ev.loc[ev["action"].isin(["escalate", "resume"]), "incident_key"])
+    plain = inc[~inc.index.isin(moved) & (inc["status"] != "draft")]
+    first = _first_due(town, WorkCalendar(), TIME_LIMITS)
+    assert (plain["due_at"] == first.loc[plain.index]).all()
+    assert (plain["level"] == "village").all()  # every class starts at its handler level
+    # A resumed case's clock stood still while it was parked.
+    resumed = ev[ev["action"] == "resume"].set_index("incident_key")
+    parked = ev[ev["action"] == "park"].set_index("incident_key")
+    keys = sorted(set(resumed.index) - set(ev.loc[ev["action"] == "escalate", "incident_key"]))
+    assert len(keys) > 20
+    waited = resumed.loc[keys, "at"] - parked.loc[keys, "at"]
+    assert (inc.loc[keys, "due_at"] == first.loc[keys] + waited).all()
+
+
+def test_most_cases_close_on_time_a_minority_escalate(town: DemoTownship) -> None:
+    inc, ev = town.incidents.set_index("key"), town.incident_events
+    escalated = set(ev.loc[ev["action"] == "escalate", "incident_key"])
+    closed = inc[inc["closed_at"].notna()]
+    on_time = (closed["closed_at"] <= closed["due_at"]) & ~closed.index.isin(escalated)
+    assert 0.80 <= on_time.mean() <= 0.95
+    late = closed[~on_time]
+    # The late ones: rework, escalation, or a wait for verification past the due time.
+    assert late.index.isin(escalated).mean() > 0.3
+    assert 0.01 <= len(escalated) / len(inc) <= 0.10
+    reworked = set(ev.loc[ev["to_status"] == "rework", "incident_key"])
+    assert late.index.isin(reworked).mean() > closed.index.isin(reworked).mean()
+    # One level per escalation, from the class's handler level, never past the county.
+    steps = ev[ev["action"] == "escalate"].groupby("incident_key").size()
+    climbed = inc["level"].map({"village": 0, "town": 1, "county": 2})
+    assert (climbed.loc[steps.index] == steps).all()
+    assert (climbed.drop(steps.index) == 0).all()
+    esc = ev[ev["action"] == "escalate"]
+    assert (esc["from_status"] == esc["to_status"]).all()
+    assert set(esc["actor_role"]) == {"system"}
+    assert esc["detail"].map(lambda d: json.loads(d)["reason"]).eq("timeout").all()
+    assert (inc.loc[list(escalated), "escalated_at"].notna()).all()
+
+
+def test_escalations_come_with_the_hourly_sweep(town: DemoTownship) -> None:
+    inc, ev = town.incidents.set_index("key"), town.incident_events
+    first = _first_due(town, WorkCalendar(), TIME_LIMITS)
+    ev = ev.assign(prev_at=ev.groupby("incident_key")["at"].shift())
+    resumed = set(ev.loc[ev["action"] == "resume", "incident_key"])
+    once = ev[(ev["action"] == "escalate") & ~ev["incident_key"].isin(resumed)]
+    once = once.drop_duplicates("incident_key")  # the first escalation of each case
+    due = first.loc[once["incident_key"]].to_numpy()
+    start = np.maximum(due, once["prev_at"].to_numpy())
+    wait = once["at"].to_numpy() - start
+    assert len(once) > 50
+    assert (wait > pd.Timedelta(0)).all()
+    assert (wait <= pd.Timedelta(hours=1)).all()
+    assert (once["at"].dt.minute == 0).all()
+    assert (once["at"].dt.second == 0).all()
+    # As of the data's end, the sweep has left no running case overdue below the county.
+    running = inc["status"].isin(["reported", "accepted", "dispatched", "in_progress", "rework"])
+    end = pd.Timestamp(town.as_of, tz="Asia/Shanghai") - pd.Timedelta(hours=1)
+    stale = inc[running & (inc["due_at"] < end) & (inc["level"] != "county")]
+    assert stale.empty
+
+
+def test_the_catalogue_and_calendar_given_shape_the_histories() -> None:
+    limits = dict.fromkeys(TIME_LIMITS, (2, "day", "town"))
+    holidays = frozenset(dt.date(2025, 10, 1) + dt.timedelta(days=i) for i in range(8))
+    calendar = WorkCalendar(holidays=holidays)
+    town = generate(households=1200, seed=3, time_limits=limits, calendar=calendar)
+    inc, ev = town.incidents.set_index("key"), town.incident_events
+    moved = set(ev.loc[ev["action"].isin(["escalate", "resume"]), "incident_key"])
+    plain = inc[~inc.index.isin(moved) & (inc["status"] != "draft")]
+    first = _first_due(town, calendar, limits)
+    assert (plain["due_at"] == first.loc[plain.index]).all()
+    assert (plain["level"] == "town").all()
+    during = plain[plain["reported_at"].between("2025-09-30", "2025-10-08")]
+    assert len(during) > 0
+    assert (during["due_at"] >= pd.Timestamp("2025-10-09 08:30", tz="Asia/Shanghai")).all()
+    # Staff do not work on the holidays (every class counts in days here: none is urgent).
+    staff = ev[ev["action"].isin(["accept", "dispatch", "verify", "close"])]
+    day = staff["at"].dt.tz_localize(None).dt.normalize()
+    assert not day.isin(pd.to_datetime(sorted(holidays))).any()
 
 
 def test_seasons(town: DemoTownship) -> None:

@@ -4,8 +4,9 @@ GETs need no key and read the ``incident_public`` view (migration 0004): no
 personal data, no police or dispute cases, locations coarsened to ~100 m, and
 phone and ID numbers in the text masked. A key with an area grant reads its
 areas' full records through row-level security instead (personal data still
-masked). POST needs a key. Errors come in the standard's format, as a list of
-``{code, description}``.
+masked). POST needs a key; a request with only an ``address_string`` is placed by
+our own offline geocoder (:mod:`layers.incidents.geocode`: households, lanes and
+streets). Errors come in the standard's format, as a list of ``{code, description}``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from layers.accounts.access import Principal, Scope, apply_scope
 from layers.accounts.masking import mask_id_number, mask_phone
 from layers.errors import Invalid, NotFound
 from layers.incidents.apikeys import ApiKeyInfo, find_api_key
+from layers.incidents.geocode import Place, geocode
 from layers.incidents.intake import Unprocessable, file_report, parse_report
 from layers.incidents.sla import BEIJING
 from webgis.auth import client_ip
@@ -100,15 +102,7 @@ def _use_key(key: ApiKeyInfo, *, area_scope: bool) -> None:
     """Make the next transactions read as this key: its area (RLS) and its own reports."""
     db = session()
     db.commit()  # end the login's transaction: the settings apply from the next one
-    scope = Scope()
-    if area_scope and key.area is not None:
-        kind, area_id = key.area
-        if kind == "town":
-            scope = Scope(all=True)
-        elif kind == "village":
-            scope = Scope(villages=frozenset({area_id}))
-        else:
-            scope = Scope(grids=frozenset(_grid_tree(area_id)))
+    scope = _key_scope(key) if area_scope and key.area is not None else Scope()
     who = Principal(
         user_id=0,
         username=f"apikey:{key.name}",
@@ -301,17 +295,52 @@ def request_one(code: str, fmt: str):
     return _out("service_requests", "request", [_request_row(rows[0])])
 
 
+def _geocode(key: ApiKeyInfo, address: str) -> Place:
+    """The point of ``address`` from our households, lanes and streets (no outside service).
+
+    Households are under row-level security and a key reads none: the lookup runs
+    in a transaction of its own that may read the households of the key's area (the
+    town for a key without one, as it may file anywhere) and returns only a point
+    and the matched address.
+    """
+    db = session()
+    db.commit()  # the lookup's settings apply to a transaction of its own
+    reader = Principal(
+        user_id=0,
+        username=f"apikey:{key.name}",
+        display_name=key.name,
+        grants=(),
+        scopes={"household": _key_scope(key)},
+    )
+    apply_scope(db.connection(), reader)
+    try:
+        return geocode(db, address)
+    finally:
+        db.commit()  # drop the lookup's scope before the report is filed
+
+
+def _key_scope(key: ApiKeyInfo) -> Scope:
+    if key.area is None:
+        return Scope(all=True)
+    kind, area_id = key.area
+    if kind == "town":
+        return Scope(all=True)
+    if kind == "village":
+        return Scope(villages=frozenset({area_id}))
+    return Scope(grids=frozenset(_grid_tree(area_id)))
+
+
 @bp.post(f"/requests.{FMT}")
 def create_request(fmt: str):
     key = _key()
     if key is None:
         return _error(403, "提交须提供 api_key / posting needs an api_key")
     form = request.form
-    if not form.get("lat") and not form.get("long") and form.get("address_string"):
-        raise Unprocessable(
-            "没有地理编码服务，请提供 lat 和 long / no geocoder here: send lat and long"
-        )
     fields = {k: form.get(k) for k in form}
+    place = None
+    if not form.get("lat") and not form.get("long") and form.get("address_string"):
+        place = _geocode(key, form["address_string"])
+        fields |= {"lat": str(place.lat), "long": str(place.lon)}
     if media := form.get("media_url"):
         fields["description"] = f"{fields.get('description') or ''}\n{media}".strip()
     report = parse_report(fields)
@@ -328,12 +357,16 @@ def create_request(fmt: str):
     )
     db.commit()
     current_app.logger.info("open311 report %s by key %s", body["code"], key.name)
+    notices = []
+    if place is not None:
+        notices.append(f"按地址定位：{place.label} / located by the address ({place.precision})")
+    if body["due_at"]:
+        notices.append(
+            f"预计 {_iso(datetime.fromisoformat(body['due_at']))} 前处置 / expected by then"
+        )
     row = {
         "service_request_id": body["code"],
-        "service_notice": f"预计 {_iso(datetime.fromisoformat(body['due_at']))} 前处置"
-        " / expected by then"
-        if body["due_at"]
-        else None,
+        "service_notice": "；".join(notices) or None,
         "account_id": None,
     }
     return _out("service_requests", "request", [row], 201)
