@@ -38,8 +38,8 @@ demo: db
 
 serve: db
 	@$(BIN)/wangge demo logins --url http://$(HOST):$(PORT)/
-	exec $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 \
-		--access-logfile - 'webgis.app:create_app()'
+	exec $(BIN)/granian --interface wsgi --host $(HOST) --port $(PORT) --workers 2 \
+		--blocking-threads 4 --no-ws --access-log --factory webgis.app:create_app
 
 test: venv lint
 	$(BIN)/pytest
@@ -54,6 +54,7 @@ format: venv
 
 # Each benchmark prints one JSON object with its figures beside the anchors.
 bench: venv
+	@tools/install-debian-deps.sh bench
 	$(BIN)/python -m pip install -q -r requirements-bench.lock
 	$(BIN)/python benchmarks/gridding.py
 	$(BIN)/python benchmarks/hotspots.py

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.tiles import start_gunicorn  # noqa: E402
+from benchmarks.server import start  # noqa: E402
 from layers import migrate  # noqa: E402
 from layers.db import make_engine  # noqa: E402
 from webgis.pgcluster import APP_ROLE, Cluster  # noqa: E402
@@ -186,15 +186,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
+    ap.add_argument("--server-workers", type=int, default=2)
+    ap.add_argument("--server-threads", type=int, default=4, help="threads per worker")
     args = ap.parse_args()
     owner, app, token, csrf, points = prepare()
     port = free_port()
-    server = {"proc": start_gunicorn(owner, app, port)}
+    serve = (args.server, args.server_workers, args.server_threads)
+    server = {"proc": start(owner, app, port, *serve)}
     result = {
         "cores": os.cpu_count(),
         "clients": args.clients,
         "seconds": args.seconds,
-        "server": "gunicorn 2 workers x 4 threads",
+        "server": f"{args.server} {args.server_workers} workers x {args.server_threads} threads",
     }
     try:
         steady = phase(port, token, csrf, points, args.seconds, args.clients)
@@ -208,7 +212,7 @@ def main() -> None:
             for pid in [*map(int, workers), master]:
                 os.kill(pid, signal.SIGKILL)
             server["proc"].wait()
-            server["proc"] = start_gunicorn(owner, app, port)
+            server["proc"] = start(owner, app, port, *serve)
             return "SIGKILL, restarted"
 
         crash = phase(port, token, csrf, points, args.seconds, args.clients, kill_and_restart)

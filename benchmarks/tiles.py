@@ -33,7 +33,6 @@ import os
 import random
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -47,6 +46,7 @@ import psycopg2  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from benchmarks.server import start  # noqa: E402
 from layers import migrate  # noqa: E402
 from layers.db import make_engine  # noqa: E402
 from webgis.pgcluster import APP_ROLE, Cluster  # noqa: E402
@@ -181,32 +181,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(
-    owner_url: str, app_url: str, port: int, workers: int = 2, threads: int = 4
-) -> subprocess.Popen:
-    env = os.environ | {
-        "DATABASE_URL": owner_url,
-        "WANGGE_APP_DATABASE_URL": app_url,
-        "WANGGE_SECRET_KEY": "b" * 48,
-        "WANGGE_COOKIE_SECURE": "0",
-    }
-    proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--log-level", "warning", "webgis.app:create_app()"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            c.request("GET", "/healthz")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("gunicorn did not start")
-
-
 def admin_cookie(owner_url: str) -> str:
     from layers.accounts.sessions import create_session, utcnow
 
@@ -299,7 +273,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--fresh", action="store_true", help="rebuild the bench database")
     ap.add_argument("--no-browser", action="store_true")
-    ap.add_argument("--server-workers", type=int, default=2, help="gunicorn workers")
+    ap.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
+    ap.add_argument("--server-workers", type=int, default=2)
     ap.add_argument("--server-threads", type=int, default=4, help="threads per worker")
     args = ap.parse_args()
 
@@ -307,12 +282,14 @@ def main() -> None:
     owner_url, app_url = prepare(args.households, args.fresh)
     prepared = time.perf_counter() - t0
     port = free_port()
-    server = start_gunicorn(owner_url, app_url, port, args.server_workers, args.server_threads)
+    server = start(
+        owner_url, app_url, port, args.server, args.server_workers, args.server_threads
+    )
     result: dict = {
         "households": None,
         "cores": os.cpu_count(),
         "threads": args.threads,
-        "server": f"gunicorn {args.server_workers} workers x {args.server_threads} threads",
+        "server": f"{args.server} {args.server_workers} workers x {args.server_threads} threads",
         "prepare_s": round(prepared, 1),
         "zooms": {},
         "targets": TARGETS,

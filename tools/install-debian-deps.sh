@@ -9,6 +9,9 @@ packages=(
   chromium                                                        # page tests (Playwright drives it)
   fonts-noto-cjk                                                  # Chinese text in screenshots
 )
+# `install-debian-deps.sh bench`: also the C load generators the benchmarks drive
+# (wrk for HTTP; pgbench comes with the PostgreSQL client).
+if [[ "${1:-}" == "bench" ]]; then packages+=(wrk); fi
 
 missing=()
 for p in "${packages[@]}"; do
