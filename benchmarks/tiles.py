@@ -1,6 +1,7 @@
-"""Benchmark the household vector tiles: Flask (gunicorn) next to the same query in SQL.
+"""Benchmark the household vector tiles: the web app next to the same query in SQL.
 
     python benchmarks/tiles.py [--households 1000000] [--requests 1500] [--threads 8]
+                               [--client c|python] [--seconds 8] [--server granian|gunicorn]
                                [--fresh] [--no-browser]
 
 The demo town is loaded into its own database (``wangge_bench_tiles`` in the
@@ -9,12 +10,19 @@ there are ``--households`` of them: a county of 1M households over about
 100 × 70 km. Tiles are chosen where the households are (random households'
 tiles at z14, z15 and z16), the same list for both sides.
 
-* ``flask``: ``/tiles/households/{z}/{x}/{y}.pbf`` through gunicorn (2 workers ×
-  4 threads, as ``make serve``), signed in as the town administrator, from
-  ``--threads`` keep-alive clients on the same machine.
+* ``flask``: ``/tiles/households/{z}/{x}/{y}.pbf`` through the app server (granian,
+  2 workers × 4 threads, as ``make serve``), signed in as the town administrator,
+  from ``--threads`` keep-alive connections on the same machine.
 * ``sql``: the same ``ST_AsMVT`` query (``tile_households``, migration 0006, which
-  layers/tiles.py calls) as the app's role with the same scope, straight through
-  psycopg2 from the same number of threads: the floor for any web stack.
+  layers/tiles.py calls) as the app's role with the same scope, one transaction
+  per tile, from the same number of connections: the floor for any web stack.
+
+Clients: with ``--client c`` (the default when installed; ``make bench`` installs
+them) both sides are driven by C load generators for ``--seconds`` each, ``wrk``
+for HTTP and ``pgbench`` for SQL (it reads the tile list from a table
+``bench_tile``, a primary-key lookup), so that neither side pays for a Python
+client. ``--client python`` fetches each tile of the list once from Python
+threads (http.client / psycopg2), as the first version of this benchmark did.
 
 ``ratio`` is sql tiles/s over flask tiles/s (the web stack's overhead; target
 ≤ 1.3). With the browser, the time from navigation until the township map has
@@ -31,9 +39,12 @@ import json
 import math
 import os
 import random
+import shutil
 import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import date
@@ -175,6 +186,105 @@ def sql_fetcher(app_url: str):
     return fetch
 
 
+#: wrk: each connection walks the tile list from its own starting point.
+WRK_SCRIPT = """
+local paths, i = {}, 0
+init = function(args)
+  for line in io.lines(os.getenv("TILE_LIST")) do paths[#paths + 1] = line end
+  i = math.random(#paths)
+end
+wrk.headers["Cookie"] = os.getenv("TILE_COOKIE")
+request = function()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "seconds": %.3f, "bytes": %d, "non2xx": %d, "errors": %d,'
+    .. ' "p50_us": %d, "p95_us": %d}\\n',
+    summary.requests, summary.duration / 1e6, summary.bytes, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95)))
+end
+"""
+
+#: pgbench: what a request does in the app (scope, tile), one transaction per tile.
+PGBENCH_SCRIPT = """\\set i random(1, {count})
+BEGIN;
+SELECT set_config('wangge.household_all', 'on', true);
+SELECT tile_households({z}, x, y, true, '{{}}', '{{}}', '{{}}') FROM bench_tile
+ WHERE zoom = {z} AND i = :i;
+END;
+"""
+
+
+def c_clients() -> bool:
+    """Whether wrk and pgbench are installed (``make bench`` installs them)."""
+    return bool(shutil.which("wrk") and shutil.which("pgbench"))
+
+
+def wrk_run(port: int, cookie: str, tiles, seconds: float, connections: int) -> dict:
+    """Household tiles through the app for ``seconds`` from wrk's ``connections``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script, paths = Path(tmp, "tiles.lua"), Path(tmp, "paths.txt")
+        script.write_text(WRK_SCRIPT)
+        paths.write_text("".join(f"/tiles/households/{z}/{x}/{y}.pbf\n" for z, x, y in tiles))
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{round(seconds)}s", "-s", str(script),
+             f"http://127.0.0.1:{port}"],
+            env=os.environ | {"TILE_LIST": str(paths), "TILE_COOKIE": f"wangge_session={cookie}"},
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    r = json.loads(out.strip().splitlines()[-1])
+    if r["non2xx"] or r["errors"]:
+        raise RuntimeError(f"wrk: {r['non2xx']} non-2xx answers, {r['errors']} errors")
+    return {
+        "tiles": r["requests"],
+        "tiles_per_s": round(r["requests"] / r["seconds"], 1),
+        "p50_ms": round(r["p50_us"] / 1000, 2),
+        "p95_ms": round(r["p95_us"] / 1000, 2),
+        "mean_kib": round(r["bytes"] / r["requests"] / 1024, 2),
+    }
+
+
+def pgbench_run(owner_url: str, app_url: str, z: int, tiles, seconds: float, clients: int) -> dict:
+    """The same tiles in SQL for ``seconds`` from pgbench's ``clients``."""
+    conn = psycopg2.connect(owner_url)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS bench_tile (zoom int, i int, x int, y int,"
+            " PRIMARY KEY (zoom, i))"
+        )
+        cur.execute("DELETE FROM bench_tile WHERE zoom = %s", (z,))
+        cur.executemany(
+            "INSERT INTO bench_tile VALUES (%s, %s, %s, %s)",
+            [(z, i, x, y) for i, (_, x, y) in enumerate(tiles, 1)],
+        )
+        cur.execute(f"GRANT SELECT ON bench_tile TO {APP_ROLE}")
+    conn.close()
+    url = app_url + ("&" if "?" in app_url else "?")
+    url += "options=-c%20max_parallel_workers_per_gather%3D0"
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp, "tile.sql")
+        script.write_text(PGBENCH_SCRIPT.format(count=len(tiles), z=z))
+        subprocess.run(
+            ["pgbench", "-n", "-M", "simple", "-c", str(clients), "-j", "2", "-T",
+             str(round(seconds)), "-f", str(script), "-l", "--log-prefix", f"{tmp}/log", url],
+            capture_output=True, text=True, check=True, cwd=tmp,
+        )  # fmt: skip
+        # Per-transaction log lines: client, transaction, latency (µs), script, epoch s, µs.
+        rows = [line.split() for f in Path(tmp).glob("log*") for line in f.read_text().splitlines()]
+    latencies = sorted(int(r[2]) for r in rows)
+    starts = [int(r[4]) + int(r[5]) / 1e6 - int(r[2]) / 1e6 for r in rows]
+    ends = [int(r[4]) + int(r[5]) / 1e6 for r in rows]
+    return {
+        "tiles": len(rows),
+        "tiles_per_s": round(len(rows) / (max(ends) - min(starts)), 1),
+        "p50_ms": round(latencies[len(latencies) // 2] / 1000, 2),
+        "p95_ms": round(latencies[int(len(latencies) * 0.95)] / 1000, 2),
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -273,6 +383,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--fresh", action="store_true", help="rebuild the bench database")
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--client", choices=("c", "python"), default="c" if c_clients() else "python")
+    ap.add_argument("--seconds", type=float, default=8.0, help="per zoom and side (C clients)")
     ap.add_argument("--server", choices=("granian", "gunicorn"), default="granian")
     ap.add_argument("--server-workers", type=int, default=2)
     ap.add_argument("--server-threads", type=int, default=4, help="threads per worker")
@@ -282,13 +394,12 @@ def main() -> None:
     owner_url, app_url = prepare(args.households, args.fresh)
     prepared = time.perf_counter() - t0
     port = free_port()
-    server = start(
-        owner_url, app_url, port, args.server, args.server_workers, args.server_threads
-    )
+    server = start(owner_url, app_url, port, args.server, args.server_workers, args.server_threads)
     result: dict = {
         "households": None,
         "cores": os.cpu_count(),
         "threads": args.threads,
+        "client": "wrk + pgbench" if args.client == "c" else "python threads",
         "server": f"{args.server} {args.server_workers} workers x {args.server_threads} threads",
         "prepare_s": round(prepared, 1),
         "zooms": {},
@@ -305,8 +416,12 @@ def main() -> None:
             tiles = sample_tiles(owner_url, z, args.requests, seed=z)
             run(tiles[:50], args.threads, http_fetcher(port, cookie))  # warm both sides
             run(tiles[:50], args.threads, sql_fetcher(app_url))
-            flask = run(tiles, args.threads, http_fetcher(port, cookie))
-            sql = run(tiles, args.threads, sql_fetcher(app_url))
+            if args.client == "c":
+                flask = wrk_run(port, cookie, tiles, args.seconds, args.threads)
+                sql = pgbench_run(owner_url, app_url, z, tiles, args.seconds, args.threads)
+            else:
+                flask = run(tiles, args.threads, http_fetcher(port, cookie))
+                sql = run(tiles, args.threads, sql_fetcher(app_url))
             print(f"z{z}: flask {flask}, sql {sql}", file=sys.stderr)
             result["zooms"][f"z{z}"] = {
                 "flask": flask,
