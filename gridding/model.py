@@ -23,11 +23,12 @@ import pandas as pd
 import shapely
 
 from gridding import hierarchy, metrics
+from gridding.compact import cell_measures, polish
 from gridding.graph import NeighbourGraph, build_graph
 from gridding.incremental import regrid
 from gridding.inputs import GriddingInputError, prepare
 from gridding.partition import Bounds
-from gridding.polygons import area_polygons
+from gridding.polygons import area_polygons, clip_regions, voronoi_cells
 from gridding.refine import refine
 from gridding.units import UnitReport, area_bounds, partition_graph
 
@@ -57,6 +58,9 @@ class Scheme:
 
 
 BAOPIAN_LIANHU = Scheme()
+
+#: Rounds of :func:`refine` before the Polsby–Popper polish.
+REFINE_ROUNDS = 2
 
 
 class Gridder:
@@ -93,7 +97,9 @@ class Gridder:
     pinned : iterable, optional
         Area ids (of ``current``) that must not change.
     polygons : bool
-        Whether to build area polygons (the slowest step).
+        Whether to build area polygons. The households' clipped Voronoi cells are
+        built either way (except when re-gridding incrementally): the compactness
+        polish measures them, so the areas do not depend on this flag.
 
     Attributes
     ----------
@@ -185,7 +191,14 @@ class Gridder:
         self.graph_ = g
         t_graph = time.perf_counter()
 
-        area_ids, pinned_codes, incremental = self._lane_areas(prep, g)
+        # The households' clipped Voronoi cells: the polish pass measures them and
+        # the area polygons are made of them, so they are built once for both.
+        cells = regions = None
+        if self.polygons or self.current is None:
+            cells = voronoi_cells(g.xy, g.group)
+            regions = clip_regions(g.xy, g.group, prep.village_geoms, self.reach)
+        t_cells = time.perf_counter()
+        area_ids, pinned_codes, incremental = self._lane_areas(prep, g, cells, regions)
         labels = self.labels_nodes_
         k = int(labels.max()) + 1
         ag = hierarchy.area_graph(g, labels)
@@ -195,7 +208,9 @@ class Gridder:
 
         geoms = None
         if self.polygons:
-            polys = area_polygons(g.xy, labels, g.group, prep.village_geoms, self.reach)
+            polys = area_polygons(
+                g.xy, labels, g.group, prep.village_geoms, self.reach, cells, regions
+            )
             geoms = polys.geoms
             self.polygon_fallbacks_ = polys
         t_poly = time.perf_counter()
@@ -225,21 +240,28 @@ class Gridder:
             "notes": prep.notes,
             "seconds": {
                 "graph": round(t_graph - t0, 3),
-                "partition": round(t_part - t_graph, 3),
+                "cells": round(t_cells - t_graph, 3),
+                "partition": round(t_part - t_cells, 3),
                 "polygons": round(t_poly - t_part, 3),
                 "total": round(t_end - t0, 3),
             },
         }
         return self
 
-    def _lane_areas(self, prep, g: NeighbourGraph):
+    def _lane_areas(self, prep, g: NeighbourGraph, cells, regions):
         """Node labels (``labels_nodes_``), the area id of each label, pinned labels."""
         lane = self.scheme.lane
         if self.current is None:
             labels, reports = partition_graph(
                 g.xy, g.weight, g.group, g.u, g.v, g.cost, g.soft, lane, self.seed
             )
-            labels, self.moves_ = refine(g, labels, *area_bounds(reports))
+            lo, hi = area_bounds(reports)
+            # Two rounds of the street-aware search set the cuts along streets; the
+            # polish then works on the measured figure itself (more rounds of the
+            # first gain little that the polish would not, and cost time).
+            labels, self.moves_ = refine(g, labels, lo, hi, rounds=REFINE_ROUNDS)
+            labels, polished = polish(g, labels, lo, hi, cell_measures(g, cells, regions))
+            self.moves_ += polished
             self.labels_nodes_ = labels
             self.lane_reports_ = reports
             k = int(labels.max()) + 1

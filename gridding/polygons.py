@@ -77,15 +77,29 @@ def _strip_cells(xy: np.ndarray, box: tuple[float, float, float, float]) -> np.n
     return out
 
 
-def _regions(
+def clip_regions(
     xy: np.ndarray, group: np.ndarray, village_geoms: np.ndarray | None, reach: float
 ) -> dict[int, shapely.Geometry]:
-    """Per village: where its areas may lie.
+    """Per village index: where its areas may lie.
 
     The land within ``reach`` of the village's households (a concave hull grown by
     ``reach``, so fields do not stretch the edge areas), cut to the village
     polygon; households outside their village polygon add a disc around
     themselves, outside every village and outside earlier villages' discs.
+
+    Parameters
+    ----------
+    xy, group : ndarray
+        Node coordinates (metres) and village index.
+    village_geoms : ndarray, optional
+        Village polygon per village index (None entries: no village polygon).
+    reach : float
+        How far (metres) areas reach beyond their outermost households.
+
+    Returns
+    -------
+    dict
+        Clip region (a polygonal geometry) per village index present in ``group``.
     """
     present = []
     if village_geoms is not None:
@@ -122,6 +136,8 @@ def area_polygons(
     group: np.ndarray,
     village_geoms: np.ndarray | None = None,
     reach: float = 40.0,
+    cells: np.ndarray | None = None,
+    regions: dict[int, shapely.Geometry] | None = None,
 ) -> AreaPolygons:
     """One polygon per area label.
 
@@ -133,15 +149,19 @@ def area_polygons(
         Village polygon per village index (None entries: no village polygon).
     reach : float
         How far (metres) areas reach beyond their outermost households.
+    cells, regions : optional
+        :func:`voronoi_cells` and :func:`clip_regions` of the same nodes, when the
+        caller has them already (the polish pass measures the same cells).
 
     Returns
     -------
     AreaPolygons
     """
     n = len(xy)
-    cells = voronoi_cells(xy, group)
-    pts = shapely.points(xy)
-    regions = _regions(xy, group, village_geoms, reach)
+    if cells is None:
+        cells = voronoi_cells(xy, group)
+    if regions is None:
+        regions = clip_regions(xy, group, village_geoms, reach)
     k = int(labels.max()) + 1 if n else 0
     order = np.argsort(labels, kind="stable")
     splits = np.searchsorted(labels[order], np.arange(k + 1))
@@ -164,7 +184,7 @@ def area_polygons(
             geom = dissolved[a] if village is None else shapely.intersection(dissolved[a], village)
             if _polygon(geom) is None:
                 out.multipart.append(a)
-                geom = _largest_part(geom, pts[idx])
+                geom = _largest_part(geom, shapely.points(xy[idx]))
             else:
                 geom = _polygon(geom)
         out.geoms[a] = geom

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gridding.graph import build_graph, component_labels, triangulate
-from gridding.partition import Bounds, divide_units, plan, repair_many
+from gridding.partition import Bounds, _sweep_order, divide_units, plan, repair_many
 from gridding.refine import _State, refine
 
 from .test_partition import _check
@@ -172,3 +172,18 @@ def test_cell_borders_on_a_grid():
     on_rim = ((rel_u == rel_v) & ((rel_u == 0) | (rel_u == 40))).any(axis=1)
     assert on_rim.sum() == 16
     assert np.isinf(border[on_rim]).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sweep_order_is_the_lexsort_order(seed):
+    # The packed-key sort must give exactly lexsort's order, ties included
+    # (grids of houses put many nodes at one position along a sweep).
+    rng = np.random.default_rng(seed)
+    n = 5000
+    seg = rng.integers(0, 300, n)
+    proj = rng.normal(size=n) * 150
+    proj[::3] = np.round(proj[::3])  # exact ties
+    proj[::7] = proj[1::7][: len(proj[::7])] if seed else proj[::7]
+    assert np.array_equal(_sweep_order(proj, seg), np.lexsort((proj, seg)))
+    one = np.zeros(1, np.int64)
+    assert np.array_equal(_sweep_order(np.zeros(1), one), [0])
