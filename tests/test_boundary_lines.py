@@ -33,8 +33,9 @@ def stored(conn) -> dict:
     return {
         "lines": conn.execute(
             text(
-                "SELECT 's', id, name, md5(ST_AsBinary(geom)) FROM street UNION ALL SELECT 'l',"
-                " id, name, md5(coalesce(ST_AsBinary(geom), '')) FROM lane ORDER BY 1, 2"
+                "SELECT 's', id, name, version, md5(ST_AsBinary(geom)) FROM street UNION ALL"
+                " SELECT 'l', id, name, version, md5(coalesce(ST_AsBinary(geom), '')) FROM lane"
+                " ORDER BY 1, 2"
             )
         ).all(),
         "households": conn.execute(
@@ -84,6 +85,12 @@ def line(*points) -> dict:
     return {"type": "LineString", "coordinates": [list(p) for p in points]}
 
 
+def version_of(conn, kind: str, ident: int) -> int:
+    return conn.execute(
+        text(f"SELECT version FROM {kind} WHERE id = :i"), {"i": ident}
+    ).scalar_one()
+
+
 def geom_of(conn, kind: str, ident: int):
     wkt = conn.execute(
         text(f"SELECT ST_AsText(geom) FROM {kind} WHERE id = :i"), {"i": ident}
@@ -125,7 +132,7 @@ def test_lane_life_cycle(signed_in, demo_app_connection):
     assert r.status_code == 201, r.get_json()
     a = r.get_json()["feature"]
     assert a["properties"]["name"] == "试验巷"
-    assert isinstance(a["properties"]["version"], str)
+    assert a["properties"]["version"] == 1
     stored_a = geom_of(conn, "lane", a["properties"]["id"])
     assert stored_a.geoms[0].distance(site.lines) < 1e-9  # really on the network now
     assert shapely.Point(stored_a.geoms[0].coords[0]).distance(site.lines) < 1e-9
@@ -170,7 +177,8 @@ def test_lane_life_cycle(signed_in, demo_app_connection):
              "geometry": line(stored_a.geoms[0].coords[0], mid, site.q)})  # fmt: skip
     assert r.status_code == 200, r.get_json()
     a2 = r.get_json()["feature"]
-    assert a2["properties"]["version"] != a["properties"]["version"]
+    assert a2["properties"]["version"] == 2
+    assert version_of(conn, "lane", a["properties"]["id"]) == 2
     previous = conn.execute(
         text(
             "SELECT detail->'previous' FROM audit_log WHERE action = 'boundary.update'"
@@ -186,7 +194,21 @@ def test_lane_life_cycle(signed_in, demo_app_connection):
     assert r.status_code == 409
     assert r.get_json()["current"]["properties"]["version"] == a2["properties"]["version"]
     assert r.get_json()["edited_by"] == "officer"
+    assert "第 2 版" in r.get_json()["message"]
+    # A stale version cannot delete either, and a version that is no number is refused.
+    r = send(officer, "DELETE", f"{url_a}?version={a['properties']['version']}")
+    assert r.status_code == 409
+    for bad in ("abc", "0", "", "1.5"):
+        r = send(officer, "DELETE", f"{url_a}?version={bad}")
+        assert r.status_code == 400, bad
+        assert "version" in r.get_json()["message"]
     assert stored(conn) == before
+    # A rename alone is an edit too: the version moves on.
+    r = send(officer, "PUT", url_a, {"version": 2, "name": "改名巷",
+             "geometry": a2["geometry"]})  # fmt: skip
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["feature"]["properties"]["version"] == 3
+    assert r.get_json()["feature"]["properties"]["name"] == "改名巷"
 
     # B is a dead end: it may go.
     url_b = f"/api/boundaries/lane/{b['properties']['id']}"
@@ -197,7 +219,7 @@ def test_lane_life_cycle(signed_in, demo_app_connection):
         text("SELECT action FROM audit_log WHERE object_type = 'lane' ORDER BY id")
     ).scalars()
     assert list(actions) == ["boundary.create", "boundary.create", "boundary.update",
-                             "boundary.delete"]  # fmt: skip
+                             "boundary.update", "boundary.delete"]  # fmt: skip
 
 
 def test_lines_in_use_are_not_deleted(signed_in, demo_app_connection):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, box, mapping
@@ -44,6 +46,7 @@ def across(shape, *, at: float = 0.5) -> dict:
 def see_all(conn) -> None:
     """Row-level security as for the whole town (each request leaves its user's scope set)."""
     conn.execute(text("SELECT set_config('wangge.household_all', 'on', true)"))
+    conn.execute(text("SELECT set_config('wangge.incident_all', 'on', true)"))
 
 
 def stored(conn) -> dict:
@@ -289,3 +292,102 @@ def test_split_access(signed_in, demo_app_connection):
     # The town administrator may split anywhere.
     r = send(signed_in("admin"), "POST", url, body)
     assert r.status_code == 201, r.get_json()
+
+
+def _shared_edge_line(conn, a: str, b: str, parent: str) -> dict:
+    """The edge grids ``a`` and ``b`` share, extended 20 m beyond ``parent`` at both ends."""
+    ga, gb, gp = shape_of(conn, a), shape_of(conn, b), shape_of(conn, parent)
+    edge = shapely.line_merge(ga.boundary.intersection(gb.buffer(1e-7)))
+    assert edge.geom_type == "LineString"
+    coords = list(edge.coords)
+
+    def out(p, q):  # q pushed 20 m further along p → q
+        kx = 111_320 * math.cos(math.radians(q[1]))
+        dx, dy = (q[0] - p[0]) * kx, (q[1] - p[1]) * 110_574
+        n = math.hypot(dx, dy)
+        return (q[0] + dx / n * 20 / kx, q[1] + dy / n * 20 / 110_574)
+
+    line = LineString([out(coords[1], coords[0]), *coords, out(coords[-2], coords[-1])])
+    assert not gp.contains(shapely.Point(line.coords[0]))
+    assert not gp.contains(shapely.Point(line.coords[-1]))
+    return mapping(line)
+
+
+def test_level2_split_moves_the_children_of_the_new_side(signed_in, demo_app_connection):
+    conn = demo_app_connection
+    see_all(conn)
+    children = dict(
+        conn.execute(
+            text("SELECT code, id FROM grid WHERE parent_id = (SELECT id FROM grid"
+                 " WHERE code = :c) AND valid_to IS NULL ORDER BY code"), {"c": PARENT2},
+        ).all()
+    )  # fmt: skip
+    assert list(children) == [PARENT2[:14] + "01", GRID3]
+    counts = {c: households_in(conn, c) for c in children}
+    incidents = dict(
+        conn.execute(
+            text("SELECT grid_id, count(*) FROM incident WHERE grid_id = ANY(:g) GROUP BY 1"),
+            {"g": list(children.values())},
+        ).all()
+    )
+    line = _shared_edge_line(conn, PARENT2[:14] + "01", GRID3, PARENT2)
+    version = version_of(conn, PARENT2)
+    body = {"version": version, "line": line}
+    r = send(signed_in("officer"), "POST", f"/api/boundaries/grid/{PARENT2}/split",
+             body | {"preview": True})  # fmt: skip
+    assert r.status_code == 200, r.get_json()
+    preview = r.get_json()
+    new_parent = "1309991002010400"  # the level-2 grids of the village run 01..03
+    assert preview["new_code"] == new_parent
+    # The child with fewer households leaves with the new grid.
+    stays, leaves = sorted(children, key=lambda c: -counts[c])
+    assert preview["recoded"] == [
+        {"code": leaves, "new_code": new_parent[:14] + "01", "level": 3,
+         "name": "后潘庄村第4-1网格"},
+    ]  # fmt: skip
+    keep, new = preview["parts"]
+    assert keep["households"] == counts[stays]
+    assert new["households"] == counts[leaves]
+
+    r = send(signed_in("officer"), "POST", f"/api/boundaries/grid/{PARENT2}/split", body)
+    assert r.status_code == 201, r.get_json()
+    see_all(conn)
+    rows = {
+        code: (gid, parent, level)
+        for code, gid, parent, level in conn.execute(
+            text("SELECT code, id, parent_id, level FROM grid WHERE valid_to IS NULL"
+                 " AND code LIKE '13099910020103%' OR code LIKE '13099910020104%'"),
+        )
+    }  # fmt: skip
+    parent_id, new_parent_id = rows[PARENT2][0], rows[new_parent][0]
+    assert rows[stays] == (children[stays], parent_id, 3)
+    assert rows[new_parent[:14] + "01"] == (children[leaves], new_parent_id, 3)
+    assert leaves not in rows  # recoded, same row
+    # Households, incidents and the team stay with the moved grid (same id).
+    assert households_in(conn, new_parent[:14] + "01") == counts[leaves]
+    assert households_in(conn, stays) == counts[stays]
+    after = dict(
+        conn.execute(
+            text("SELECT grid_id, count(*) FROM incident WHERE grid_id = ANY(:g) GROUP BY 1"),
+            {"g": list(children.values())},
+        ).all()
+    )
+    assert after == incidents
+    assert sum(after.values()) > 0
+    # Each parent holds its children.
+    for child, parent in ((stays, PARENT2), (new_parent[:14] + "01", new_parent)):
+        c, p = shape_of(conn, child), shape_of(conn, parent)
+        m2 = c.difference(p).area * 111_320 * math.cos(math.radians(c.centroid.y)) * 110_574
+        assert m2 < 1.0  # the demo's grids fit to ~0.1 m²
+    recode = conn.execute(
+        text("SELECT object_id, actor_name, detail FROM audit_log WHERE action = 'boundary.recode'")
+    ).one()
+    assert recode.object_id == new_parent[:14] + "01"
+    assert recode.actor_name == "officer"
+    assert recode.detail["previous_code"] == leaves
+    # The code the moved grid carried is not handed out again under the old parent.
+    r = send(signed_in("officer"), "POST", f"/api/boundaries/grid/{stays}/split",
+             {"version": version_of(conn, stays), "line": across(shape_of(conn, stays)),
+              "preview": True})  # fmt: skip
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["new_code"] == PARENT2[:14] + "03"

@@ -108,6 +108,32 @@ MESSAGES: dict[str, dict[str, str]] = {
     "edit.split.confirm": {"zh-CN": "确认分割", "en": "Split it"},
     "edit.split.cancel": {"zh-CN": "取消", "en": "Cancel"},
     "edit.split.done": {"zh-CN": "已分割为", "en": "Split into"},
+    "edit.split.pick_any": {
+        "zh-CN": "点击要分割的网格或村/社区",
+        "en": "Click the grid or village to split",
+    },
+    "edit.split.new_village": {"zh-CN": "新村/社区", "en": "new village"},
+    "edit.split.recoded": {
+        "zh-CN": "随新区域移动并重新编号的网格",
+        "en": "Grids that move with the new part and get new codes",
+    },
+    "edit.split.moves": {"zh-CN": "划入新村/社区", "en": "Moving to the new village"},
+    "edit.split.move.grids": {"zh-CN": "网格", "en": "grids"},
+    "edit.split.move.households": {"zh-CN": "户", "en": "households"},
+    "edit.split.move.captain_areas": {"zh-CN": "整片划入的街长/巷长片区", "en": "captain areas"},
+    "edit.split.move.captain_areas_cut": {
+        "zh-CN": "被分割线穿过、将重新划分的片区",
+        "en": "captain areas cut by the line (re-made by the gridding engine)",
+    },
+    "edit.split.move.streets": {"zh-CN": "街道", "en": "streets"},
+    "edit.split.move.lanes": {"zh-CN": "巷道", "en": "lanes"},
+    "edit.split.move.persons": {"zh-CN": "人", "en": "persons"},
+    "edit.split.move.incidents": {"zh-CN": "事件", "en": "incidents"},
+    "edit.split.crossing": {
+        "zh-CN": "这些街巷跨越新边界，归入所占长度较多的一侧，请检查：",
+        "en": "These streets and lanes cross the new boundary and go to the side holding"
+        " most of them; check them:",
+    },
     "edit.name": {
         "zh-CN": "新建对象的名称（可不填）",
         "en": "Name for a new shape (optional)",

@@ -12,11 +12,10 @@ areas, so a line is stored only if
    line must touch the network, and a reshape or delete may not strand lines
    that hung on the old one.
 
-Versions: the street and lane tables have no version column, and this change
-may not add one (no migration), so the version an editor loads is a digest of
-the stored name and geometry. Compare-and-swap on it gives the same guarantee
-as a counter (a save over a changed line is a 409); what it cannot say is *how
-many* edits happened since, which the audit log does.
+Versions: streets and lanes carry a ``version`` counter (migration 0009), bumped
+by every reshape or rename in the same ``UPDATE … WHERE version = :v``; a save
+or delete over a version that is no longer the stored one is a 409 carrying
+the current line, like every boundary.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ from layers.errors import Invalid, NotFound
 LINE_KINDS = ("street", "lane")
 #: Length a line may run outside its village before it is refused (m): rounding, not more.
 OUTSIDE_M = 1.0
-_VERSION = "md5(encode(ST_AsEWKB(geom), 'hex') || '|' || name)"
 _DEFAULT_NAME = {"street": "新街道", "lane": "新巷道"}
 _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LON_EQ = 111_320.0
@@ -68,12 +66,12 @@ def may_edit_line(principal: Principal | None, village_id: int) -> bool:
 
 
 def line_feature(session: Session, kind: str, code: str) -> dict[str, Any]:
-    """A street or lane as a GeoJSON Feature; ``code`` is its id, ``version`` a digest."""
+    """A street or lane as a GeoJSON Feature; ``code`` is its id."""
     table = _table(kind)
     extra = "street_id" if kind == "lane" else "is_main"
     row = session.execute(
         text(
-            f"SELECT id, name, village_id, {extra}, {_VERSION}, ST_AsGeoJSON(geom, 7)"
+            f"SELECT id, name, village_id, {extra}, version, ST_AsGeoJSON(geom, 7)"
             f" FROM {table} WHERE id = :i AND geom IS NOT NULL"
         ),
         {"i": _id(code)},
@@ -109,7 +107,7 @@ def line_features(session: Session, kind: str, edit) -> dict[str, Any]:
     where = "" if edit.all else " AND village_id = ANY(:v)"
     rows = session.execute(
         text(
-            f"SELECT id, name, village_id, {extra}, {_VERSION}, ST_AsGeoJSON(geom, 7)"
+            f"SELECT id, name, village_id, {extra}, version, ST_AsGeoJSON(geom, 7)"
             f" FROM {table} WHERE geom IS NOT NULL{where} ORDER BY id"
         ),
         {"v": sorted(edit.villages)},
@@ -284,7 +282,7 @@ def _prepare(session: Session, kind: str, body: dict[str, Any], village_id: int 
 def _locked(session: Session, kind: str, code: str):
     row = session.execute(
         text(
-            f"SELECT id, village_id, name, {_VERSION} AS version, ST_AsText(geom) AS wkt"
+            "SELECT id, village_id, name, version, ST_AsText(geom) AS wkt"
             f" FROM {_table(kind)} WHERE id = :i AND geom IS NOT NULL FOR UPDATE"
         ),
         {"i": _id(code)},
@@ -294,13 +292,21 @@ def _locked(session: Session, kind: str, code: str):
     return row
 
 
+def _version(value: Any) -> int:
+    """The version the editor loaded: an integer in JSON, or digits in a query string."""
+    if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise Invalid("缺少版本号 version / the version you loaded is required", "version")
+    return value
+
+
 def _editable(session: Session, principal: Principal | None, kind: str, code: str, version):
     require_editor(principal)
     row = _locked(session, kind, code)
     if not may_edit_line(principal, row.village_id):
         raise Forbidden()
-    if not isinstance(version, str) or not version:
-        raise Invalid("缺少版本号 version / the version you loaded is required", "version")
+    version = _version(version)
     if version != row.version:
         who = session.execute(
             text(
@@ -371,7 +377,15 @@ def create_line(
             ),
             {"v": village_id, "n": name, "g": geom.wkt},
         )
-    _record(session, principal, "boundary.create", kind, new_id, {"village_id": village_id}, ip)
+    _record(
+        session,
+        principal,
+        "boundary.create",
+        kind,
+        new_id,
+        {"village_id": village_id, "version": 1},
+        ip,
+    )
     return line_feature(session, kind, str(new_id))
 
 
@@ -393,9 +407,13 @@ def update_line(
     before = _pieces(session, row.village_id, kind, None, None)
     _check_network(session, row.village_id, kind, row.id, geom, before=before)
     name = clean_name(body.get("name"), row.name)
+    # The row is locked FOR UPDATE by _editable: the version cannot move under us.
     session.execute(
-        text(f"UPDATE {kind} SET geom = ST_GeomFromText(:g, 4490), name = :n WHERE id = :i"),
-        {"g": geom.wkt, "n": name, "i": row.id},
+        text(
+            f"UPDATE {kind} SET geom = ST_GeomFromText(:g, 4490), name = :n,"
+            " version = version + 1 WHERE id = :i AND version = :v"
+        ),
+        {"g": geom.wkt, "n": name, "i": row.id, "v": row.version},
     )
     _record(
         session,
@@ -403,7 +421,11 @@ def update_line(
         "boundary.update",
         kind,
         code,
-        {"previous": mapping(shapely.from_wkt(row.wkt)), "name": row.name},
+        {
+            "version": row.version + 1,
+            "previous": mapping(shapely.from_wkt(row.wkt)),
+            "name": row.name,
+        },
         ip,
     )
     return line_feature(session, kind, code)
@@ -453,6 +475,6 @@ def delete_line(
         "boundary.delete",
         kind,
         code,
-        {"previous": mapping(shapely.from_wkt(row.wkt)), "name": row.name},
+        {"version": row.version, "previous": mapping(shapely.from_wkt(row.wkt)), "name": row.name},
         ip,
     )

@@ -79,6 +79,8 @@ class Street(Base):
     name: Mapped[str] = mapped_column(Text)
     is_main: Mapped[bool] = mapped_column(Boolean, server_default="false")
     geom = mapped_column(geometry("MULTILINESTRING"), nullable=False)
+    #: Bumped on every edit; the editor sends the one it loaded (stale → 409).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class Lane(Base):
@@ -99,6 +101,8 @@ class Lane(Base):
     name: Mapped[str] = mapped_column(Text)
     geom = mapped_column(geometry("MULTILINESTRING"))
     area = mapped_column(geometry("MULTIPOLYGON"))
+    #: Bumped on every edit; the editor sends the one it loaded (stale → 409).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class Barrier(Base):

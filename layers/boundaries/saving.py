@@ -133,8 +133,14 @@ def next_code(session: Session, level: int, parent_table: str, parent_id: int) -
         prefix, like = parent[:12], parent[:12] + "__00"
     else:
         prefix, like = parent[:14], parent[:14] + "__"
+    # So do codes a grid carried before it was recoded (layers/boundaries/recoding.py).
     used = session.scalars(
-        text("SELECT code FROM grid WHERE level = :l AND code LIKE :like"),
+        text(
+            "SELECT code FROM grid WHERE level = :l AND code LIKE :like"
+            " UNION SELECT detail->>'previous_code' FROM audit_log"
+            " WHERE action = 'boundary.recode' AND object_type = 'grid'"
+            " AND detail->>'level' = CAST(:l AS text) AND detail->>'previous_code' LIKE :like"
+        ),
         {"l": level, "like": like},
     ).all()
     n = max((int(c[len(prefix) : len(prefix) + 2]) for c in used), default=0) + 1

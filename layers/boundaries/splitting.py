@@ -15,10 +15,14 @@ What is refused, and why
 * a line that cuts it into more than two parts (a split makes exactly two);
 * a part thinner than :data:`MIN_WIDTH_M` or smaller than :data:`MIN_AREA_M2`:
   a sliver is a drawing slip, not a grid;
-* a level-1 grid (one per village: reshape the village instead) and a village
-  outline (its grids and codes would have to move with it; not done here);
-* a level-2 grid whose children would be cut, or would land on both sides
-  (their codes carry the parent's: split the children first);
+* a level-1 grid (one per village: split the village instead,
+  :mod:`layers.boundaries.village_split`);
+* a level-2 grid whose children would be cut (split the child first).
+
+A level-2 grid whose children lie on both sides is split: the children on the
+new side move under the new grid and are recoded under its code
+(:mod:`layers.boundaries.recoding`), keeping their ids, so their households,
+incidents, teams and history stay with them.
 * a stale version (:class:`~layers.boundaries.editing.Conflict`), or a grid
   outside the user's areas (:class:`~layers.boundaries.editing.Forbidden`).
 """
@@ -46,6 +50,7 @@ from layers.boundaries.editing import (
     rule_for,
 )
 from layers.boundaries.ingress import ShapeRefused, parse_line
+from layers.boundaries.recoding import Recode, apply_recodes, child_code, plan_recodes
 from layers.boundaries.saving import (
     audit_change,
     check_version,
@@ -82,6 +87,8 @@ class Split:
     rule: SizeRule | None
     new_code: str
     features: tuple[dict[str, Any], dict[str, Any]] | None = None
+    #: Children of a level-2 grid that move under the new grid, with their new codes.
+    recodes: tuple[Recode, ...] = ()
 
 
 def _metric(geom, lat0: float):
@@ -165,12 +172,20 @@ def _area_m2(session: Session, geom: MultiPolygon) -> float:
     )
 
 
-def _children_side(session: Session, b: Boundary, a: MultiPolygon, c: MultiPolygon) -> int | None:
-    """Which part (0 or 1) holds all of a level-2 grid's children; ``None`` when it has none."""
-    sides = set()
-    for name, code, in_a, in_b, at in session.execute(
+def _children_sides(
+    session: Session, b: Boundary, a: MultiPolygon, c: MultiPolygon
+) -> list[tuple[int, int]]:
+    """``(child id, part 0 or 1)`` for each current child of a level-2 grid, in code order.
+
+    Raises
+    ------
+    ShapeRefused
+        When the line cuts a child (``reason="child_cut"``, ``where`` on the cut).
+    """
+    out = []
+    for gid, name, code, in_a, in_b, at in session.execute(
         text(
-            "SELECT c.name, c.code,"
+            "SELECT c.id, c.name, c.code,"
             " ST_Area(ST_Intersection(c.geom, ST_GeomFromText(:a, 4490))::geography),"
             " ST_Area(ST_Intersection(c.geom, ST_GeomFromText(:b, 4490))::geography),"
             " ST_AsText(ST_PointOnSurface(ST_Intersection(c.geom,"
@@ -187,14 +202,8 @@ def _children_side(session: Session, b: Boundary, a: MultiPolygon, c: MultiPolyg
                 where=_point(p) if p is not None and not p.is_empty else None,
                 reason="child_cut",
             )
-        sides.add(0 if in_a >= in_b else 1)
-    if len(sides) > 1:
-        raise ShapeRefused(
-            "两侧都有下级网格：下级网格的编号随上级，请先调整下级网格 / child grids would lie on"
-            " both sides, and their codes follow their parent's: rearrange the children first",
-            reason="children_both_sides",
-        )
-    return sides.pop() if sides else None
+        out.append((gid, 0 if in_a >= in_b else 1))
+    return out
 
 
 def plan_split(
@@ -223,8 +232,8 @@ def plan_split(
     check_version(session, b, body.get("version"))
     if kind != "grid" or b.level == 1:
         raise ShapeRefused(
-            "只能分割二级和三级网格；村界和一级网格请用修改工具 / only level-2 and level-3 grids"
-            " can be split; reshape a village or a level-1 grid instead",
+            "一级网格每村只有一个，请分割村/社区本身 / a village has one level-1 grid: split"
+            " the village itself instead",
             reason="not_splittable",
         )
     line = parse_line(body.get("line"), body.get("srid"))
@@ -232,18 +241,28 @@ def plan_split(
         session.scalar(text("SELECT ST_AsText(geom) FROM grid WHERE id = :i"), {"i": b.id})
     )
     first, second = cut(shape, line)
-    side = _children_side(session, b, first, second) if b.level == 2 else None
+    children = _children_sides(session, b, first, second) if b.level == 2 else []
     counts = [count_households(session, g) for g in (first, second)]
     areas = [_area_m2(session, g) for g in (first, second)]
-    if side is None:
+    sides = {side for _, side in children}
+    if len(sides) == 1:
+        # All children on one side: that side keeps the code, and no child is recoded.
+        side = sides.pop()
+    else:
         # The side with more households keeps the code: most people keep their grid team.
         side = 0 if (counts[0], areas[0]) >= (counts[1], areas[1]) else 1
     order = (side, 1 - side)
     geoms = (first, second)
     parts = tuple(Part(geoms[i], counts[i], areas[i], keeps=(n == 0)) for n, i in enumerate(order))
-    parent_table = "grid"
-    new_code = next_code(session, b.level, parent_table, b.parent_id)
-    return Split(b, parts, rule_for(kind, b.level), new_code)
+    new_code = next_code(session, b.level, "grid", b.parent_id)
+    moving = [gid for gid, s in children if s != side]
+    village = session.scalar(text("SELECT name FROM village WHERE id = :i"), {"i": b.village_id})
+    recodes = plan_recodes(
+        session,
+        [(gid, child_code(new_code, b.level + 1, n)) for n, gid in enumerate(moving, start=1)],
+        village_names=(village, village),
+    )
+    return Split(b, parts, rule_for(kind, b.level), new_code, recodes=tuple(recodes))
 
 
 def split_boundary(
@@ -280,10 +299,10 @@ def split_boundary(
     ).rowcount
     if done != 1:  # the row is locked FOR UPDATE by editable(): this cannot race
         raise RuntimeError("grid changed under a row lock")
-    session.execute(
+    new_id = session.scalar(
         text(
             "INSERT INTO grid (code, level, parent_id, parent_level, village_id, name, geom)"
-            " VALUES (:c, :l, :p, :pl, :v, :n, ST_GeomFromText(:g, 4490))"
+            " VALUES (:c, :l, :p, :pl, :v, :n, ST_GeomFromText(:g, 4490)) RETURNING id"
         ),
         {
             "c": plan.new_code,
@@ -295,6 +314,17 @@ def split_boundary(
             "g": new.geom.wkt,
         },
     )
+    if plan.recodes:
+        roots = {r.id for r in plan.recodes if r.level == b.level + 1}
+        apply_recodes(
+            session,
+            principal,
+            list(plan.recodes),
+            parent_of=dict.fromkeys(roots, new_id),
+            village_id=b.village_id,
+            reason=f"split of {b.code}",
+            ip=ip,
+        )
     reassign_households(session, b.level, old)
     households = [count_households(session, p.geom) for p in (keep, new)]
     audit_change(
@@ -307,6 +337,7 @@ def split_boundary(
             "version": b.version + 1,
             "households": households[0],
             "new_code": plan.new_code,
+            "moved_children": {r.old_code: r.new_code for r in plan.recodes},
             "previous": mapping(shapely.from_wkt(old)),
         },
         ip,
@@ -325,7 +356,7 @@ def split_boundary(
         Part(new.geom, households[1], new.area_m2, False),
     )
     features = (feature(session, "grid", b.code), feature(session, "grid", plan.new_code))
-    return Split(b, parts, plan.rule, plan.new_code, features)
+    return Split(b, parts, plan.rule, plan.new_code, features, plan.recodes)
 
 
 def preview_features(plan: Split) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -190,7 +190,7 @@
         layer.setStyle(isLine(p.kind) ? LINE : OK);
         if (!p.code && nameInput) { nameInput.value = ""; }
         say("ok", W.t("edit.saved") + " " + r.data.feature.properties.name +
-                  (isLine(p.kind) ? "" : " (v" + r.data.feature.properties.version + ")"));
+                  " (v" + r.data.feature.properties.version + ")");
         if (!isLine(p.kind)) {
           showCount({households: r.data.households, rule: r.data.rule, within: r.data.within});
         }
@@ -235,9 +235,10 @@
   map.on(L.Draw.Event.DELETED, function (e) { e.layers.eachLayer(remove); });
 
   // --- splitting -------------------------------------------------------------
-  // Split: pick a grid, draw a line across it, see both parts' households
-  // against the size rule (a preview the server computes with every check of
-  // the real split), then confirm or cancel. Nothing is stored before confirming.
+  // Split: pick a grid (or, for the town, a village), draw a line across it, see
+  // both parts' households against the size rule and what moves with the new
+  // part (a preview the server computes with every check of the real split),
+  // then confirm or cancel. Nothing is stored before confirming.
 
   var splitting = null;                           // {layer, line, handler}
   var preview = L.layerGroup().addTo(map);
@@ -256,7 +257,8 @@
   function startSplit() {
     cancelSplit();
     splitting = {};
-    splitBox.replaceChildren(W.el("p", {"class": "note"}, W.t("edit.split.pick")));
+    splitBox.replaceChildren(W.el("p", {"class": "note"},
+      W.t(current().kind === "village" ? "edit.split.pick_any" : "edit.split.pick")));
   }
 
   items.on("click", function (e) {
@@ -275,7 +277,9 @@
     var p = part.feature.properties;
     var row = W.el("li", {"class": "part " + (part.keeps_code ? "keep" : "new")},
       W.el("b", {}, p.code), " ",
-      W.el("span", {}, part.keeps_code ? W.t("edit.split.keeps") : W.t("edit.split.new")), " · ",
+      W.el("span", {}, part.keeps_code ? W.t("edit.split.keeps")
+                                       : W.t(p.kind === "village" ? "edit.split.new_village"
+                                                                  : "edit.split.new")), " · ",
       W.el("span", {}, W.t("edit.households") + " "),
       W.el("b", {"data-field": "households"}, part.households));
     if (rule) {
@@ -284,6 +288,40 @@
                            W.t(part.within ? "edit.within" : "edit.outside")));
     }
     return row;
+  }
+
+  // What else the split changes: grids recoded, what moves to a new village, and
+  // streets or lanes left across the new boundary. All text goes in as text.
+  var MOVES = ["grids", "households", "captain_areas", "captain_areas_cut", "streets", "lanes",
+               "persons", "incidents"];
+  function splitDetails(data) {
+    var out = [];
+    if (data.recoded && data.recoded.length) {
+      var grids = W.el("ul", {"class": "split-recoded"});
+      data.recoded.forEach(function (g) {
+        grids.appendChild(W.el("li", {"data-code": g.code}, g.code + " → ",
+                               W.el("b", {}, g.new_code), " " + g.name));
+      });
+      out.push(W.el("p", {}, W.t("edit.split.recoded")), grids);
+    }
+    if (data.moves) {
+      var moves = W.el("ul", {"class": "split-moves"});
+      MOVES.forEach(function (k) {
+        if (data.moves[k] === undefined) { return; }
+        moves.appendChild(W.el("li", {"data-move": k},
+                               W.el("b", {}, String(data.moves[k])), " " + W.t("edit.split.move." + k)));
+      });
+      out.push(W.el("p", {}, W.t("edit.split.moves") + " " + (data.new_name || data.new_code) +
+                             " (" + data.new_code + ")"), moves);
+    }
+    if (data.crossing && data.crossing.length) {
+      var lines = W.el("ul", {"class": "split-crossing"});
+      data.crossing.forEach(function (x) {
+        lines.appendChild(W.el("li", {}, x.name + " (" + x.kind + " " + x.id + ")"));
+      });
+      out.push(W.el("p", {"class": "note"}, W.t("edit.split.crossing")), lines);
+    }
+    return out;
   }
 
   function splitLine(lineLayer) {
@@ -312,7 +350,8 @@
         cancel.addEventListener("click", cancelSplit);
         var rule = r.data.rule ? W.el("p", {}, W.t("edit.rule") + " " + r.data.rule[0] + "–" +
                                        r.data.rule[1]) : null;
-        splitBox.replaceChildren(W.el("h2", {}, W.t("edit.split")), rule, list, confirm, cancel);
+        splitBox.replaceChildren.apply(splitBox, [W.el("h2", {}, W.t("edit.split")), rule, list]
+          .concat(splitDetails(r.data), [confirm, cancel]).filter(Boolean));
       });
   }
 
@@ -323,6 +362,8 @@
         var names = r.data.parts.map(function (x) { return x.feature.properties.code; });
         return load().then(function () {
           say("ok", W.t("edit.split.done") + " " + names.join(" + "));
+          var details = splitDetails(r.data);
+          if (details.length) { splitBox.replaceChildren.apply(splitBox, details); }
         });
       }
       say("error" + (r.status === 409 ? " conflict" : ""), r.data.message || W.t("edit.refused"),
@@ -344,7 +385,8 @@
     cancelSplit();
     items.clearLayers();
     marks.clearLayers();
-    splitButton.hidden = c.kind !== "grid" || c.level === 1;
+    // Level-1 grids are their village's outline: the village itself is split (town only).
+    splitButton.hidden = !(c.kind === "village" || (c.kind === "grid" && c.level !== 1));
     var url = "/api/boundaries?kind=" + c.kind + (c.level ? "&level=" + c.level : "");
     return W.send("GET", url).then(function (r) {
       L.geoJSON(r.data, {style: isLine(c.kind) ? LINE : OK}).eachLayer(function (layer) {

@@ -208,3 +208,163 @@ def test_admin_draws_a_village(page: Page, live, demo_app_connection) -> None:
     page.wait_for_function("() => wangge.editor.loaded")
     codes = page.evaluate("wangge.editor.items.getLayers().map(l => l.feature.properties.code)")
     assert code in codes
+
+
+# --- reshape and delete a lane ---------------------------------------------------------
+
+
+def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Press the mouse at ``start`` (lon, lat), move it in steps to ``end``, release."""
+    x0, y0 = pixel(page, *start)
+    x1, y1 = pixel(page, *end)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(120)
+
+
+def test_reshape_and_delete_a_lane_with_the_mouse(page: Page, live, demo_app_connection) -> None:
+    conn = demo_app_connection
+    # A dead-end lane off the middle of a street of the officer's village, 25 m long.
+    street = shapely.from_wkt(
+        conn.execute(
+            text(
+                "SELECT ST_AsText(s.geom) FROM street s JOIN village v ON v.id = s.village_id"
+                " WHERE v.code = '130999100201' ORDER BY s.id LIMIT 1"
+            )
+        ).scalar_one()
+    ).geoms[0]
+    a, b = street.interpolate(0.49, normalized=True), street.interpolate(0.51, normalized=True)
+    dx, dy = b.x - a.x, b.y - a.y
+    norm = (dx * dx + dy * dy) ** 0.5
+    px, py = -dy / norm, dx / norm
+    start = street.interpolate(0.5, normalized=True)
+    end = (start.x + px * 2.5e-4, start.y + py * 2.5e-4)
+    lane_id = conn.execute(
+        text(
+            "INSERT INTO lane (village_id, name, geom) VALUES ((SELECT id FROM village"
+            " WHERE code = '130999100201'), '鼠标巷', ST_Multi(ST_GeomFromText(:g, 4490)))"
+            " RETURNING id"
+        ),
+        {"g": shapely.geometry.LineString([(start.x, start.y), end]).wkt},
+    ).scalar_one()
+    open_editor(page, live)
+    page.select_option("#edit-level", "lane:")
+    page.wait_for_function("() => wangge.editor.loaded")
+    page.evaluate(
+        "([lat, lon]) => wangge.map.setView([lat, lon], 19, {animate: false})",
+        [(start.y + end[1]) / 2, (start.x + end[0]) / 2],
+    )
+
+    # Reshape: drag the free end sideways by about 8 m, then save the edit.
+    moved = (end[0] - py * 8e-5, end[1] + px * 8e-5)
+    page.click(".leaflet-draw-edit-edit")
+    drag(page, end, moved)
+    page.click('.leaflet-draw-actions a[title="Save changes"]')
+    page.wait_for_selector("#message.ok")
+    assert "鼠标巷" in page.text_content("#message")
+    assert "(v2)" in page.text_content("#message")
+    version, wkt = conn.execute(
+        text("SELECT version, ST_AsText(geom) FROM lane WHERE id = :i"), {"i": lane_id}
+    ).one()
+    assert version == 2
+    stored = shapely.from_wkt(wkt).geoms[0]
+    # The end on the street stayed there (to the 7 decimals the page gets, snapped back on).
+    assert shapely.Point(stored.coords[0]).distance(start) < 1e-6
+    assert shapely.Point(stored.coords[0]).distance(street) < 1e-9
+    far = shapely.Point(stored.coords[-1])
+    metres = 1 / 111_320
+    assert far.distance(shapely.Point(moved)) < 2 * metres  # where the mouse let go
+    assert far.distance(shapely.Point(end)) > 5 * metres
+
+    # Delete: the remove tool, a click on the lane, save.
+    page.click(".leaflet-draw-edit-remove")
+    mid = stored.interpolate(0.5, normalized=True)
+    click(page, mid.x, mid.y)
+    page.click('.leaflet-draw-actions a[title="Save changes"]')
+    page.wait_for_selector("#message.ok >> text=已删除")
+    gone = conn.execute(text("SELECT count(*) FROM lane WHERE id = :i"), {"i": lane_id})
+    assert gone.scalar_one() == 0
+    actions = conn.execute(
+        text(
+            "SELECT action, detail->>'version' FROM audit_log WHERE object_type = 'lane'"
+            " AND object_id = :i ORDER BY id"
+        ),
+        {"i": str(lane_id)},
+    ).all()
+    assert [tuple(a) for a in actions] == [("boundary.update", "2"), ("boundary.delete", "2")]
+    ids = page.evaluate("wangge.editor.items.getLayers().map(l => l.feature.properties.id)")
+    assert lane_id not in ids
+
+
+# --- split a village -------------------------------------------------------------------
+
+
+def test_admin_splits_a_village_with_the_mouse(page: Page, live, demo_app_connection) -> None:
+    conn = demo_app_connection
+    village, moving, new_code = "130999100201", "1309991002010100", "130999100220"
+    v = shapely.from_wkt(
+        conn.execute(
+            text("SELECT ST_AsText(geom) FROM village WHERE code = :c"), {"c": village}
+        ).scalar_one()
+    )
+    g = grid_shape(conn, moving)
+    # The moving grid's edge inside the village, drawn by clicking its vertices, with the
+    # ends 25 m outside; the server snaps the clicks (≈ 1 m apart) onto the edge.
+    edge = list(shapely.line_merge(g.boundary.difference(v.boundary.buffer(1e-6))).coords)
+
+    def beyond(p, q, metres=25.0):
+        d = ((q[0] - p[0]) ** 2 + (q[1] - p[1]) ** 2) ** 0.5
+        k = metres / 111_320 / d
+        return (q[0] + (q[0] - p[0]) * k, q[1] + (q[1] - p[1]) * k)
+
+    points = [beyond(edge[1], edge[0]), *edge[1:-1], beyond(edge[-2], edge[-1])]
+    see_all(conn)
+    in_moving = conn.execute(
+        text(
+            "SELECT count(*) FROM household h JOIN grid g ON g.id = h.grid_id"
+            " WHERE g.parent_id = (SELECT id FROM grid WHERE code = :c)"
+        ),
+        {"c": moving},
+    ).scalar_one()
+    open_editor(page, live, "admin")
+    page.select_option("#edit-level", "village:")
+    page.wait_for_function("() => wangge.editor.loaded")
+    show(page, v)
+    assert page.is_visible("#split-start")
+    page.click("#split-start")
+    inside = v.difference(g).representative_point()
+    click(page, inside.x, inside.y)  # pick the village
+    page.wait_for_function("() => document.querySelector('#split').textContent.length > 0")
+    draw_line(page, points)
+    page.wait_for_selector("#split-confirm")
+    shown = [int(t) for t in page.locator("#split li [data-field=households]").all_text_contents()]
+    assert shown[1] == in_moving  # the new village holds the moving grid's households
+    recoded = page.locator("#split .split-recoded li").all_text_contents()
+    assert recoded[0].startswith(f"{moving} → {new_code}0100")
+    assert page.text_content("#split [data-move=households] b") == str(in_moving)
+    assert (
+        conn.execute(
+            text("SELECT count(*) FROM village WHERE code = :c"), {"c": new_code}
+        ).scalar_one()
+        == 0
+    )  # nothing stored yet
+
+    page.click("#split-confirm")
+    page.wait_for_selector("#message.ok")
+    assert new_code in page.text_content("#message")
+    codes = page.evaluate("wangge.editor.items.getLayers().map(l => l.feature.properties.code)")
+    assert village in codes
+    assert new_code in codes
+    see_all(conn)
+    stored = conn.execute(
+        text(
+            "SELECT count(*) FROM household h JOIN village v ON v.id = h.village_id"
+            " WHERE v.code = :c"
+        ),
+        {"c": new_code},
+    ).scalar_one()
+    assert stored == in_moving
+    assert grid_shape(conn, new_code + "0100") is not None
+    assert grid_shape(conn, moving) is None

@@ -33,6 +33,12 @@ from layers.boundaries.lines import (
 from layers.boundaries.queries import boundary_features
 from layers.boundaries.saving import Saved, create_grid, delete_grid, update_boundary
 from layers.boundaries.splitting import Split, plan_split, preview_features, split_boundary
+from layers.boundaries.village_split import (
+    VillageSplit,
+    plan_village_split,
+    split_village,
+)
+from layers.boundaries.village_split import preview_features as village_preview
 from layers.boundaries.villages import create_village
 from layers.errors import Invalid, NotFound
 from webgis.auth import client_ip, principal
@@ -55,14 +61,10 @@ def _refused(exc: ShapeRefused):
 def _conflict(exc: Conflict):
     who = exc.edited_by or "?"
     v = exc.current["properties"]["version"]
-    # Streets and lanes carry a digest, not a counter: no "version n" to quote.
-    now_zh, now_en = (
-        (f"（现为第 {v} 版）", f" (now version {v})") if isinstance(v, int) else ("", "")
-    )
     return answer(
         409,
-        f"该边界已被 {who} 修改{now_zh}，您的修改已保存为草稿 / {who} changed this"
-        f" boundary{now_en}; your edit is kept as a draft",
+        f"该边界已被 {who} 修改（现为第 {v} 版），您的修改已保存为草稿 / {who} changed this"
+        f" boundary (now version {v}); your edit is kept as a draft",
         current=exc.current,
         edited_by=exc.edited_by,
         edited_at=exc.edited_at,
@@ -182,6 +184,13 @@ def update(kind: str, code: str):
     return _saved(saved)
 
 
+def _recoded(recodes) -> list[dict]:
+    return [
+        {"code": r.old_code, "new_code": r.new_code, "level": r.level, "name": r.name}
+        for r in recodes
+    ]
+
+
 def _split_answer(split: Split, features, preview: bool):
     rule = split.rule
     parts = [
@@ -200,24 +209,61 @@ def _split_answer(split: Split, features, preview: bool):
         "new_code": split.new_code,
         "rule": [rule.min, rule.max] if rule else None,
         "parts": parts,
+        "recoded": _recoded(split.recodes),
+    }
+
+
+def _village_answer(split: VillageSplit, features, preview: bool):
+    parts = [
+        {
+            "feature": f,
+            "households": p.households,
+            "area_m2": round(p.area_m2, 1),
+            "keeps_code": p.keeps,
+            "within": None,
+        }
+        for p, f in zip(split.parts, features, strict=True)
+    ]
+    return {
+        "preview": preview,
+        "code": split.village.code,
+        "new_code": split.new_code,
+        "new_name": split.new_name,
+        "new_kind": split.new_kind,
+        "rule": None,
+        "parts": parts,
+        "recoded": _recoded(split.recodes),
+        "moves": split.moves,
+        "crossing": list(split.crossing),
+        "regrid": split.regrid,
     }
 
 
 @bp.post("/<kind>/<code>/split")
 def split(kind: str, code: str):
-    """Split a grid in two along ``line``; with ``"preview": true`` only say what would happen.
+    """Split a grid or a village in two along ``line``; with ``"preview": true`` only say
+    what would happen.
 
     The preview runs every check the split runs (version, access, crossing,
-    slivers, children) and counts the households of both parts, so the page
-    can show them against the size rule before the officer confirms.
+    slivers, children or grids cut) and counts the households of both parts
+    and what would move, so the page can show them before the officer confirms.
+    Villages are split by the town administrator only.
     """
     body = _body()
     db = session()
+    if _kind(kind) == "village":
+        if body.get("preview") is True:
+            plan = plan_village_split(db, principal(), code, body)
+            db.rollback()  # let go of the row lock taken to check the version
+            return jsonify(_village_answer(plan, village_preview(plan), True))
+        done = split_village(db, principal(), code, body, ip=client_ip())
+        db.commit()
+        return jsonify(_village_answer(done, done.features, False)), 201
     if body.get("preview") is True:
-        plan = plan_split(db, principal(), _kind(kind), code, body)
+        plan = plan_split(db, principal(), kind, code, body)
         db.rollback()  # let go of the row lock taken to check the version
         return jsonify(_split_answer(plan, preview_features(plan), True))
-    done = split_boundary(db, principal(), _kind(kind), code, body, ip=client_ip())
+    done = split_boundary(db, principal(), kind, code, body, ip=client_ip())
     db.commit()
     return jsonify(_split_answer(done, done.features, False)), 201
 
