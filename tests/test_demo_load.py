@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from layers.demo.incidents import TIME_LIMITS
 from layers.demo.load import DemoLoadError, load_demo
+from layers.demo.patrols import TEAMS
 
 
 def scalar(conn, sql: str):
@@ -26,6 +27,11 @@ def test_counts(demo_connection):
     assert levels[1] == 19
     assert scalar(c, "SELECT count(DISTINCT category_code) FROM incident") == 8
     assert scalar(c, "SELECT count(*) FROM barrier WHERE kind IN ('river', 'road')") >= 2
+    # A patrol history per team: one week plan of 14 patrols, walked tracks in its village.
+    assert scalar(c, "SELECT count(*) FROM patrol_week_plan") == len(TEAMS)
+    planned = scalar(c, "SELECT count(*) FROM patrol_route WHERE week_plan_id IS NOT NULL")
+    assert planned == 14 * len(TEAMS)
+    assert scalar(c, "SELECT count(DISTINCT village_id) FROM patrol_track") == len(TEAMS)
 
 
 def test_every_household_in_one_lane_area_within_bounds(demo_connection):
@@ -109,6 +115,8 @@ def test_replace_and_scale(demo_connection):
     assert out["household"] == pytest.approx(1200, rel=0.05)
     assert out["village"] < 19
     assert scalar(demo_connection, "SELECT count(*) FROM household") == out["household"]
+    assert out["patrol_track"] == sum(t.get("tracks", 0) for t in out["patrol_teams"].values())
+    assert out["patrol_track"] > 0
 
 
 def test_histories_follow_the_catalogue_they_were_loaded_with(demo_connection):

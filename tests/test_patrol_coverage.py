@@ -53,15 +53,16 @@ def _upload(client, route_id: int, gpx: bytes) -> dict:
 
 @pytest.fixture
 def walked(signed_in, demo_app_connection):
-    """A week from Monday 26 October 2026 for village_a: 12 patrols in October, 2 in
-    November; the patrol walks three October patrols, one November patrol and one
-    full-cover route outside the plan (in October)."""
+    """A week from Saturday 26 December 2026 for village_a: 12 patrols in December, 2 in
+    January; the patrol walks three December patrols, one January patrol and one
+    full-cover route outside the plan (in December). The demo's own patrol history
+    ends before its date (1 November 2026): these months hold only what the test adds."""
     officer = signed_in("officer")
     made = officer.post(
         "/api/patrol/week-plans",
         json={
             "area": VILLAGE,
-            "start": "2026-10-26",
+            "start": "2026-12-26",
             "minutes": 45,
             "seed": 5,
             "team": "夕阳红巡逻队",
@@ -79,7 +80,7 @@ def walked(signed_in, demo_app_connection):
             (p["route_id"], datetime.fromisoformat(p["planned_start"]), n)
             for n, p in enumerate(chosen)
         ]
-        walks.append((cover["route_id"], datetime.fromisoformat("2026-10-28T16:00:00+08:00"), 9))
+        walks.append((cover["route_id"], datetime.fromisoformat("2026-12-28T16:00:00+08:00"), 9))
         gpx = [_walk(s, r, start, seed) for r, start, seed in walks]
     patrol = signed_in("patrol")
     reports = [_upload(patrol, r, g) for (r, _, _), g in zip(walks, gpx, strict=True)]
@@ -95,18 +96,18 @@ def _rows(client, **query):
 def test_coverage_counts_planned_and_walked_patrols(signed_in, walked):
     reports = walked["reports"]
     officer = signed_in("officer")
-    rows = {(r["team"], r["month"]): r for r in _rows(officer, since="2026-10", until="2026-11")}
+    rows = {(r["team"], r["month"]): r for r in _rows(officer, since="2026-12", until="2027-01")}
     assert set(rows) == {
-        ("夕阳红巡逻队", "2026-10"),
-        ("夕阳红巡逻队", "2026-11"),
-        (None, "2026-10"),
+        ("夕阳红巡逻队", "2026-12"),
+        ("夕阳红巡逻队", "2027-01"),
+        (None, "2026-12"),
     }
-    october, november = rows["夕阳红巡逻队", "2026-10"], rows["夕阳红巡逻队", "2026-11"]
-    assert (october["planned"], october["planned_walked"], october["walked"]) == (12, 3, 3)
-    assert october["walked_share"] == pytest.approx(3 / 12, abs=1e-4)
-    assert (november["planned"], november["planned_walked"], november["walked"]) == (2, 1, 1)
+    december, january = rows["夕阳红巡逻队", "2026-12"], rows["夕阳红巡逻队", "2027-01"]
+    assert (december["planned"], december["planned_walked"], december["walked"]) == (12, 3, 3)
+    assert december["walked_share"] == pytest.approx(3 / 12, abs=1e-4)
+    assert (january["planned"], january["planned_walked"], january["walked"]) == (2, 1, 1)
     # Checkpoint figures are the sums of the checks the uploads answered with.
-    for row, checks in ((october, reports[:3]), (november, reports[3:4])):
+    for row, checks in ((december, reports[:3]), (january, reports[3:4])):
         visited = sum(c["checkpoints_visited"] for c in checks)
         total = sum(c["checkpoints_total"] for c in checks)
         assert (row["checkpoints_visited"], row["checkpoints_total"]) == (visited, total)
@@ -114,25 +115,25 @@ def test_coverage_counts_planned_and_walked_patrols(signed_in, walked):
         assert row["dwell_ok"] == sum(c["dwell_ok"] for c in checks)
         assert row["lane_share"] is None  # budget patrols are not judged by lanes
     assert sum(c["checkpoints_visited"] for c in reports[:4]) > 0  # the walks did stop
-    single = rows[None, "2026-10"]
+    single = rows[None, "2026-12"]
     assert (single["planned"], single["walked"], single["walked_share"]) == (0, 1, None)
     assert single["lane_share"] == pytest.approx(reports[4]["lane_share"], abs=1e-4)
     assert single["lane_share"] >= 0.9
 
     per_village = {
-        r["month"]: r for r in _rows(officer, by="village", since="2026-10", until="2026-11")
+        r["month"]: r for r in _rows(officer, by="village", since="2026-12", until="2027-01")
     }
-    assert (per_village["2026-10"]["planned"], per_village["2026-10"]["walked"]) == (12, 4)
-    assert per_village["2026-10"]["team"] is None
-    assert per_village["2026-10"]["lane_share"] == pytest.approx(single["lane_share"], abs=1e-4)
-    # Only October asked for: November's row is not there.
-    assert {r["month"] for r in _rows(officer, since="2026-10", until="2026-10")} == {"2026-10"}
+    assert (per_village["2026-12"]["planned"], per_village["2026-12"]["walked"]) == (12, 4)
+    assert per_village["2026-12"]["team"] is None
+    assert per_village["2026-12"]["lane_share"] == pytest.approx(single["lane_share"], abs=1e-4)
+    # Only December asked for: January's row is not there.
+    assert {r["month"] for r in _rows(officer, since="2026-12", until="2026-12")} == {"2026-12"}
 
-    page = officer.get("/patrol/coverage?since=2026-10&until=2026-11").get_data(as_text=True)
+    page = officer.get("/patrol/coverage?since=2026-12&until=2027-01").get_data(as_text=True)
     assert page.count(f'data-area="{VILLAGE}"') == 3
     assert "夕阳红巡逻队" in page
     assert "计划外路线" in page
-    csv_answer = officer.get("/patrol/coverage.csv?since=2026-10&until=2026-11")
+    csv_answer = officer.get("/patrol/coverage.csv?since=2026-12&until=2027-01")
     assert csv_answer.status_code == 200
     body = csv_answer.get_data(as_text=True)
     assert body.startswith("\ufeff")
@@ -142,16 +143,16 @@ def test_coverage_counts_planned_and_walked_patrols(signed_in, walked):
                           "checkpoints_visited", "checkpoints_total", "checkpoint_share",
                           "dwell_ok", "lane_length_m", "lane_share"]  # fmt: skip
     assert len(data) == 3
-    october_csv = next(r for r in data if r[2] == "夕阳红巡逻队" and r[3] == "2026-10")
-    assert october_csv[4:8] == ["12", "3", "0.25", "3"]
+    december_csv = next(r for r in data if r[2] == "夕阳红巡逻队" and r[3] == "2026-12")
+    assert december_csv[4:8] == ["12", "3", "0.25", "3"]
 
 
 def test_coverage_is_scoped(signed_in, walked):
     # Team A's grid is in the village: it sees the coverage; team B's grid is not.
-    assert _rows(signed_in("police_a"), since="2026-10", until="2026-11")
-    assert _rows(signed_in("admin"), since="2026-10", until="2026-11")
-    assert _rows(signed_in("police_b"), since="2026-10", until="2026-11") == []
-    police_b = signed_in("police_b").get("/patrol/coverage.csv?since=2026-10&until=2026-11")
+    assert _rows(signed_in("police_a"), since="2026-12", until="2027-01")
+    assert _rows(signed_in("admin"), since="2026-12", until="2027-01")
+    assert _rows(signed_in("police_b"), since="2026-12", until="2027-01") == []
+    police_b = signed_in("police_b").get("/patrol/coverage.csv?since=2026-12&until=2027-01")
     assert VILLAGE not in police_b.get_data(as_text=True)
 
 

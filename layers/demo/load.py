@@ -21,6 +21,7 @@ from layers.captains.gridrun import run_gridding
 from layers.demo.captains import assign_demo_captains
 from layers.demo.generate import DemoTownship, generate
 from layers.demo.incidents import CATEGORIES
+from layers.demo.patrols import load_patrols
 from layers.incidents.sla import load_calendar
 
 TOWN_CODE = "130999100"
@@ -52,6 +53,7 @@ DEMO_TABLES = (
     "hotspot_run",
     "patrol_track",
     "patrol_route",
+    "patrol_week_plan",
     "incident_event",
     "incident",
     "role_assignment",
@@ -144,7 +146,8 @@ def load_demo(
     Returns
     -------
     dict
-        Counts of what was loaded, per table.
+        Counts of what was loaded, per table; ``patrol_teams``: the patrol history
+        per team (see :func:`layers.demo.patrols.load_patrols`).
 
     Raises
     ------
@@ -162,7 +165,15 @@ def load_demo(
             )
         session.execute(text(f"TRUNCATE {', '.join(DEMO_TABLES)} RESTART IDENTITY CASCADE"))
 
-    steps = ["generate", "territory", "people", "captain areas", "incidents", "accounts"]
+    steps = [
+        "generate",
+        "territory",
+        "people",
+        "captain areas",
+        "incidents",
+        "accounts",
+        "patrols",
+    ]
     bar = progress(steps) if progress else _NullBar(steps)
     with bar as named_steps:
         it = iter(named_steps)
@@ -187,6 +198,9 @@ def load_demo(
         _load_incidents(session, town, ids)
         next(it)
         users = _load_users(session, town, ids)
+        next(it)
+        # Routes are planned on the stored lanes and incidents: after both are written.
+        teams = load_patrols(session, town.as_of, seed)
         for _ in it:
             pass
     _reset_sequences(session)
@@ -199,6 +213,7 @@ def load_demo(
         r["village"] for r in grid.village_reports if not r["feasible"]
     ]
     counts["users"] = users
+    counts["patrol_teams"] = teams
     return counts
 
 
