@@ -135,6 +135,23 @@ def test_residents_and_patrols_only_file_submit_merge_and_rate():
     assert allowed_actions("closed", frozenset({REPORTER})) == ["feedback"]
 
 
+def test_a_burst_of_reports_of_one_event_offers_the_five_nearest(signed_in, places, clock, report):
+    """Many people report one flood: each new report is offered the five nearest open ones."""
+    resident = signed_in("resident")
+    lon, lat = places["a"]
+    # East of the point, 0-35 m away in steps of ~4.4 m, filed farthest first.
+    ids = {}
+    for k in reversed(range(9)):
+        ids[k] = report(resident, (lon + k * 0.00005, lat), category="0701").get_json()["id"]
+        clock.advance(minutes=1)
+    newest = report(resident, (lon - 0.00001, lat), category="0701").get_json()
+    offered = newest["duplicates"]
+    assert [d["id"] for d in offered] == [ids[k] for k in range(5)]
+    distances = [d["distance_m"] for d in offered]
+    assert distances == sorted(distances)
+    assert distances[0] < 1.5 < distances[1]
+
+
 def test_a_duplicate_is_offered_merged_and_shares_the_loop(signed_in, places, clock, report, act):
     resident, patrol = signed_in("resident"), signed_in("patrol")
     worker, cadre = signed_in("worker_a"), signed_in("cadre_a")
