@@ -2,6 +2,7 @@
 
     python benchmarks/patrol.py [--pyvrp-seconds 5] [--pyvrp-units cs-ceil|s-floor]
                                 [--quick] [--only budget,variety,compliance,cover,rural]
+    (--only postman = cover,rural)
 
 * cover: our exact Chinese postman vs a networkx exact postman (networkx's
   min_weight_matching) on the research note's grid networks (229/365/661 lanes)
@@ -16,10 +17,15 @@
   seconds rounded down as the first run did, where one 2-hour route of
   "prize 60" takes 7,200.8 s in exact times. Each PyVRP route's exact
   duration is reported.
-* variety: week plans (7 days × 2) — Jaccard overlap between days, prize kept
-  vs the deterministic best route, visit frequencies vs targets.
+* variety: week plans (7 days × 2) against the issue's three requirements, read
+  as in :func:`bench_variety`; instances proved infeasible are counted apart.
+* rural: the rural postman (assigned lanes only) against its proved lower
+  bound; the research note's matching heuristic was within 18.3/7.3/9.2 % of
+  a T-join bound on the same family.
 * compliance: demo villages (lanes 35–45 m apart), 70 % of lanes walked, GPS
-  σ = 10 m with 3 % outliers, fixes every 5 and 15 s.
+  σ = 10 m with 3 % outliers, fixes every 5 and 15 s; lanes judged by the
+  map-matched walk on the village network (ms per 1,000 fixes include the
+  network's all-pairs distances, computed afresh for every track).
 """
 
 from __future__ import annotations
@@ -201,6 +207,20 @@ def bench_budget(pyvrp_s: float, n_inst: int, units: str = "cs-ceil") -> dict:
 
 
 def bench_variety(n_inst: int) -> dict:
+    """Week plans against the issue's three requirements, read as in layers/patrol/weekplan.py.
+
+    * overlap: mean Jaccard similarity of the stop sets of every pair of
+      patrols on different days (``overlap_stops``) ≤ 0.5;
+    * prize: mean prize per patrol ≥ 95 % of the deterministic best route's;
+    * frequency: every hotspot's whole visits within ±10 % of its target
+      (exact below ten visits; none where the target is 0). The targets are
+      the security-game coverage over all feasible routes, rounded to whole
+      visits: fixed by the priorities and the network, not by the selection.
+
+    An instance whose overlap lower bound (or the infeasible integer
+    programme) proves the three cannot hold together counts as
+    ``proved_infeasible``, not as a solver failure.
+    """
     out = {}
     for family, k, budget in (("20hs_2h", 20, 120), ("20hs_60min", 20, 60)):
         rows = []
@@ -210,30 +230,35 @@ def bench_variety(n_inst: int) -> dict:
             x, y = rng.uniform(0, 1400, k), rng.uniform(0, 1400, k)
             prize = rng.uniform(1, 10, k)
             sn = place_stops(net, (700.0, 700.0), x, y)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             plan = week_plan(sn, prize, budget_min=budget, seed=seed)
             m = plan.metrics(prize)
             m["plan_s"] = time.perf_counter() - t0
-            # Leader-given targets: security-game coverage with the best route's stop count.
+            m["plan_cpu_s"] = time.process_time() - c0
+            m["routes_listed"] = plan.routes_listed
+            m["met"] = int(
+                m["overlap_stops"] <= 0.5 and m["prize_share"] >= 0.95 - 1e-9 and m["freq_ok"]
+            )
+            m["proved_infeasible"] = int(bool(plan.proved_infeasible))
+            # Leader-given targets: water-filling with the best route's stop count.
             c = water_filling(prize, len(plan.best.stops))
             tv = largest_remainder(c, len(plan.best.stops) * 14)
             given = week_plan(sn, prize, budget_min=budget, seed=seed, target_visits=tv,
                               min_prize_share=0.0)  # fmt: skip
             g = given.metrics(prize)
-            m["given_targets_max_freq_dev"] = g["max_freq_dev"]
+            m["given_targets_freq_ok"] = g["freq_ok"]
+            m["given_targets_proved_infeasible"] = int("targets" in given.proved_infeasible)
             m["given_targets_visits_off"] = int(np.abs(given.visits - tv).sum())
             m["given_targets_overlap_stops"] = g["overlap_stops"]
             m["given_targets_prize_share"] = g["prize_share"]
             rows.append(m)
         keys = rows[0].keys()
         out[family] = {key: [round(float(r[key]), 3) for r in rows] for key in keys}
-        ok = [
-            r["overlap_stops"] <= 0.5
-            and r["prize_share"] >= 0.95 - 1e-9
-            and r["max_freq_dev"] <= 0.1
-            for r in rows
-        ]
-        out[family]["all_three_met"] = int(sum(ok))
+        out[family]["all_three_met"] = int(sum(r["met"] for r in rows))
+        out[family]["proved_infeasible_count"] = int(sum(r["proved_infeasible"] for r in rows))
+        out[family]["unmet_unproved"] = int(
+            sum(1 for r in rows if not r["met"] and not r["proved_infeasible"])
+        )
     return out
 
 
@@ -265,8 +290,12 @@ def bench_compliance(demo) -> dict:
                 x, y, t = simulate_track(line, interval_s=interval, sigma_m=10,
                                          stops=[(a, 660.0) for a in along],
                                          seed=vi * 7 + rep)  # fmt: skip
+                # Cold: the matching's all-pairs distances are computed afresh,
+                # as for a check in the service (which builds the network each time).
+                for key in ("apsp", "tree"):
+                    net._cache.pop(key, None)
                 t0 = time.perf_counter()
-                r = check_track(x, y, t, checkpoints=cps, lanes=net.geometry)
+                r = check_track(x, y, t, checkpoints=cps, network=net)
                 ms_per_1k.append((time.perf_counter() - t0) * 1e3 / len(x) * 1000)
                 v = r.checkpoints["visited"].to_numpy()
                 tp += int((v & truth).sum())
@@ -293,6 +322,70 @@ def bench_compliance(demo) -> dict:
     return out
 
 
+def bench_rural(demo) -> dict:
+    """Rural postman (assigned lanes only) against its proved lower bound.
+
+    Research grids (229/365/661 lanes) with ~42 % of the lanes assigned at
+    random, as in the note (its heuristic: within 18.3/7.3/9.2 % of a T-join
+    bound), and the demo town with each level-3 grid's lanes assigned (the
+    streets and other lanes only connect). Routes: Frederickson's construction,
+    then the exact integer programme with connection cuts (2 s CPU cap). The
+    bound is the largest of the T-join, the spanning tree of the pieces
+    (required edges free) and the programme's best solved relaxation; a route
+    meeting it is proved optimal.
+    """
+    from layers.patrol.errors import PatrolInputError
+    from layers.patrol.postman import rural_postman
+
+    out = {}
+    for n in (12, 15, 20):
+        net = build_network(grid_lanes(n, seed=1))
+        req = np.random.default_rng(n).random(net.n_edges) < 0.42
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            r = rural_postman(net, req, 0)
+            times.append(time.perf_counter() - t0)
+        out[f"grid_{n}x{n}"] = {
+            "lanes": net.n_edges,
+            "assigned": int(req.sum()),
+            "required_km": round(float(net.length[req].sum()) / 1000, 3),
+            "route_km": round(r.length_m / 1000, 3),
+            "lower_bound_km": round(r.lower_bound_m / 1000, 3),
+            "gap_pct": round(r.gap * 100, 2),
+            "proved_optimal": r.optimal,
+            "s": round(min(times), 4),
+        }
+    net = build_network(demo.lanes.to_crs(METRIC), demo.streets.to_crs(METRIC))
+    mid = shapely.line_interpolate_point(net.geometry, 0.5, normalized=True)
+    grids = demo.grids.to_crs(METRIC)
+    grids = grids[grids["level"] == 3] if "level" in grids.columns else grids
+    gaps, secs, optimal, done, refused = [], [], 0, 0, 0
+    for g in grids.geometry:
+        req = (net.kind == "lane") & shapely.contains(g, mid)
+        if not req.any():
+            continue
+        t0 = time.perf_counter()
+        try:
+            r = rural_postman(net, req, None)
+        except PatrolInputError:
+            refused += 1
+            continue
+        secs.append(time.perf_counter() - t0)
+        gaps.append(r.gap)
+        optimal += int(r.optimal)
+        done += 1
+    out["demo_grids"] = {
+        "grids": done,
+        "refused": refused,
+        "proved_optimal": optimal,
+        "gap_pct_mean": round(float(np.mean(gaps)) * 100, 2) if gaps else None,
+        "gap_pct_max": round(float(np.max(gaps)) * 100, 2) if gaps else None,
+        "s_max": round(float(np.max(secs)), 4) if secs else None,
+    }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pyvrp-seconds", type=float, default=5.0)
@@ -301,6 +394,8 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated sections to run")
     args = ap.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()}
+    if "postman" in only:  # both postman sections
+        only |= {"cover", "rural"}
     demo = generate(seed=20261101, households=8000)
     n = 3 if args.quick else 8
     sections = {
@@ -308,6 +403,7 @@ def main() -> None:
         "budget": lambda: bench_budget(args.pyvrp_seconds, n, args.pyvrp_units),
         "variety": lambda: bench_variety(3 if args.quick else 5),
         "compliance": lambda: bench_compliance(demo),
+        "rural": lambda: bench_rural(demo),
     }
     result: dict = {"anchors": ANCHORS}
     for name, run in sections.items():

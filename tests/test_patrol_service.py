@@ -72,6 +72,107 @@ def test_cover_route_walks_every_lane_and_returns(owner):
     assert np.allclose(start, end, atol=1e-6)  # a closed walk: back at the base
 
 
+def _lane_ids(owner, village=VILLAGE):
+    return [
+        r[0]
+        for r in owner.execute(
+            text(
+                "SELECT l.id FROM lane l JOIN village v ON v.id = l.village_id"
+                " WHERE v.code = :v AND l.geom IS NOT NULL ORDER BY l.id"
+            ),
+            {"v": village},
+        )
+    ]
+
+
+def _lanes_m(owner, lane_ids):
+    """Metres of the given lanes (metric)."""
+    lanes = owner.execute(
+        text("SELECT sum(ST_Length(ST_Transform(geom, 4548))) FROM lane WHERE id = ANY(:ids)"),
+        {"ids": lane_ids},
+    ).scalar_one()
+    return lanes
+
+
+def test_cover_route_of_assigned_lanes_walks_just_those(owner):
+    ids = _lane_ids(owner)
+    chosen = ids[::3][:8]
+    out = plan_route(owner, VILLAGE, mode="cover", lanes=chosen, seed=2)
+    assert out["lanes"] == sorted(chosen)
+    lanes_m = _lanes_m(owner, chosen)
+    assert out["required_m"] == pytest.approx(lanes_m, rel=1e-3)
+    assert out["lower_bound_m"] <= out["length_m"] + 1e-6
+    full = plan_route(owner, VILLAGE, mode="cover")
+    assert out["length_m"] < full["length_m"]  # only the assigned lanes, not all
+    route = owner.execute(
+        text("SELECT ST_Transform(geom, 4548) FROM patrol_route WHERE id = :r"),
+        {"r": out["route_id"]},
+    ).scalar_one()
+    uncovered = owner.execute(
+        text(
+            "SELECT count(*) FROM lane WHERE id = ANY(:ids) AND NOT ST_Covers("
+            " ST_Buffer(ST_Transform(CAST(:g AS geometry), 4548), 0.5),"
+            " ST_Transform(geom, 4548))"
+        ),
+        {"ids": chosen, "g": route},
+    ).scalar_one()
+    assert uncovered == 0  # every assigned lane lies on the walk
+    gpx = read_gpx(route_gpx(owner, out["route_id"]).encode())
+    assert np.allclose([gpx.lon[0], gpx.lat[0]], [gpx.lon[-1], gpx.lat[-1]], atol=1e-6)
+
+
+def test_cover_route_of_a_grid_and_its_check(owner):
+    code = owner.execute(
+        text(
+            "SELECT g.code FROM grid g JOIN village v ON v.id = g.village_id WHERE v.code = :v"
+            " AND g.valid_to IS NULL AND g.level = 3 ORDER BY g.code LIMIT 1"
+        ),
+        {"v": VILLAGE},
+    ).scalar_one()
+    out = plan_route(owner, VILLAGE, mode="cover", grid=code)
+    assert out["grid"] == code
+    assert out["lanes"]
+    assert "网格街巷巡逻" in out["name"]
+    # A walk of the route itself covers its assigned lanes (and only they are judged).
+    line = owner.execute(
+        text("SELECT ST_AsBinary(ST_Transform(geom, 4548)) FROM patrol_route WHERE id = :r"),
+        {"r": out["route_id"]},
+    ).scalar_one()
+    walk = shapely.line_merge(shapely.from_wkb(bytes(line)))
+    walk = walk if walk.geom_type == "LineString" else max(walk.geoms, key=lambda g: g.length)
+    x, y, t = simulate_track(walk, interval_s=5, sigma_m=3, outlier_share=0, seed=1)
+    gpx = write_gpx(shapely.LineString(np.column_stack([x, y])), times=t, crs="EPSG:4548")
+    checked = check_walk(owner, out["route_id"], gpx.encode())
+    assert checked["lane_share"] >= 0.9
+    # The same walk judged against a route over all the village's lanes falls short.
+    full = plan_route(owner, VILLAGE, mode="cover")
+    against_all = check_walk(owner, full["route_id"], gpx.encode())
+    assert against_all["lanes_total"] > checked["lanes_total"]
+    assert against_all["lane_share"] < 0.9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"mode": "budget", "lanes": [1]}, "mode cover only"),
+        ({"lanes": [1], "grid": "1"}, "not both"),
+        ({"lanes": [99999999]}, "no such lanes"),
+        ({"lanes": []}, "no lanes given"),
+        ({"grid": "1309991002020100"}, "is not in"),
+    ],
+)
+def test_assigned_lanes_refused(owner, kwargs, words):
+    with pytest.raises(Invalid, match=words):
+        plan_route(owner, VILLAGE, **{"mode": "cover", **kwargs})
+
+
+def test_unknown_grid_is_not_found(owner):
+    from layers.errors import NotFound
+
+    with pytest.raises(NotFound, match="no grid 999999"):
+        plan_route(owner, VILLAGE, mode="cover", grid="999999")
+
+
 def test_budget_route_keeps_its_time(owner):
     out = plan_route(owner, VILLAGE, mode="budget", minutes=45, stop_min=10)
     assert 0 < out["total_min"] <= 45

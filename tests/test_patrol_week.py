@@ -171,6 +171,40 @@ def test_cli_plans_a_week_and_refuses_bad_input(scratch_db, app_url_of, tmp_path
     assert _run("patrol", "gpx", str(first), str(gpx), **env_url).returncode == 0
     assert len(read_gpx(gpx.read_bytes()).lon) >= 2
 
+    # Cover routes of assigned lanes and of a grid's lanes (rural postman).
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        vid = conn.execute(text("SELECT id FROM village WHERE code = :c"), {"c": code}).scalar()
+        lane_ids = conn.execute(
+            text("SELECT id FROM lane WHERE village_id = :v AND geom IS NOT NULL ORDER BY id"),
+            {"v": vid},
+        ).scalars()
+        lane_ids = list(lane_ids)[:4]
+        grid = conn.execute(
+            text(
+                "SELECT min(code) FROM grid WHERE village_id = :v AND level = 3"
+                " AND valid_to IS NULL"
+            ),
+            {"v": vid},
+        ).scalar_one()
+    engine.dispose()
+    ids = ",".join(map(str, lane_ids))
+    lanes_out = _run("patrol", "plan", "--area", code, "--mode", "cover", "--lanes", ids, **env_url)
+    assert lanes_out.returncode == 0, lanes_out.stderr
+    assert json.loads(lanes_out.stdout)["lanes"] == sorted(lane_ids)
+    grid_out = _run("patrol", "plan", "--area", code, "--grid", grid, **env_url)
+    assert grid_out.returncode == 0, grid_out.stderr
+    assert json.loads(grid_out.stdout)["grid"] == grid
+    bad_lanes = _run("patrol", "plan", "--area", code, "--lanes", "3,x", **env_url)
+    assert bad_lanes.returncode == 2
+    assert "逗号分隔的整数" in bad_lanes.stderr
+    assert "comma-separated integers" in bad_lanes.stderr
+    budget_lanes = _run(
+        "patrol", "plan", "--area", code, "--mode", "budget", "--lanes", ids, **env_url
+    )
+    assert budget_lanes.returncode == 1
+    assert "mode cover only" in budget_lanes.stderr
+
     bad_date = _run("patrol", "week", "--area", code, "--start", "2026-13-01", **env_url)
     assert bad_date.returncode == 2
     assert "日期应为 YYYY-MM-DD" in bad_date.stderr
@@ -184,7 +218,7 @@ def test_cli_plans_a_week_and_refuses_bad_input(scratch_db, app_url_of, tmp_path
     unknown = _run("patrol", "week", "--area", "999", "--start", "2026-11-02", **env_url)
     assert unknown.returncode == 1
     assert "没有代码为 999 的村 / no village 999" in unknown.stderr
-    for refused in (bad_date, too_long, unknown):
+    for refused in (bad_date, too_long, unknown, bad_lanes, budget_lanes):
         assert "Traceback" not in refused.stderr
 
 
@@ -388,3 +422,43 @@ def test_week_plan_form_plans_and_shows_the_plan(signed_in, app_session):
     )
     assert bad.status_code == 400
     assert "minutes per patrol must be between" in bad.get_data(as_text=True)
+
+
+def test_week_plan_page_shows_shortfalls(signed_in, app_session, monkeypatch):
+    officer = signed_in("officer")
+    made = officer.post(
+        "/patrol/week-plans",
+        data={"csrf_token": officer.csrf, "area": VILLAGE, "start": "2026-11-23", "seed": "5"},
+    )
+    assert made.status_code == 303
+    plan_id = int(made.headers["Location"].rsplit("/", 1)[1])
+    stored = week_plan_detail(app_session, None, plan_id, unrestricted=True)["params"]
+    # What the solver could not meet is stored with the plan, with its own figures.
+    assert isinstance(stored["shortfalls"], list)
+    over = stored["metrics"]["overlap_stops"] > 0.5
+    assert over == any("overlap" in note for note in stored["shortfalls"])
+    html = officer.get(made.headers["Location"]).get_data(as_text=True)
+    assert ("week-shortfalls" in html) == bool(stored["shortfalls"])
+
+    # A plan with a shortfall (its text made to carry markup): shown, escaped.
+    import dataclasses
+
+    from layers.patrol import service
+
+    real = service.week_plan
+    note = "不同日路线重合度 0.61 高于 0.50 <i>x</i> / day-to-day overlap 0.61 is above 0.50"
+
+    def with_note(*args, **kwargs):
+        return dataclasses.replace(real(*args, **kwargs), shortfalls=(note,))
+
+    monkeypatch.setattr(service, "week_plan", with_note)
+    made = officer.post(
+        "/patrol/week-plans",
+        data={"csrf_token": officer.csrf, "area": VILLAGE, "start": "2026-11-30", "seed": "6"},
+    )
+    assert made.status_code == 303
+    html = officer.get(made.headers["Location"]).get_data(as_text=True)
+    assert "week-shortfalls" in html
+    assert "未达到的要求" in html
+    assert "不同日路线重合度 0.61 高于 0.50 &lt;i&gt;x&lt;/i&gt; / day-to-day overlap" in html
+    assert "<i>x</i>" not in html

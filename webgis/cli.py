@@ -334,12 +334,37 @@ def patrol() -> None:
 @click.option("--minutes", default=60.0, show_default=True, help="Time budget (budget mode).")
 @click.option("--stop", "stop_min", default=12.0, show_default=True, help="Minutes per stop.")
 @click.option("--seed", default=0, show_default=True, help="Varies the order (e.g. the day).")
-def patrol_plan(area, mode, minutes, stop_min, seed) -> None:
-    """Plan and store a route for a village; print it as JSON."""
+@click.option("--lanes", help="Cover only these lane ids, comma-separated (others only connect).")
+@click.option("--grid", help="Cover only the lanes inside this grid (code), from a point in it.")
+def patrol_plan(area, mode, minutes, stop_min, seed, lanes, grid) -> None:
+    """Plan and store a route for a village; print it as JSON.
+
+    With --lanes or --grid (cover mode) the route walks just those lanes and
+    uses the others only to get between them (rural postman).
+    """
     from layers.patrol.service import plan_route
 
+    lane_ids = None
+    if lanes is not None:
+        try:
+            lane_ids = [int(x) for x in lanes.split(",") if x.strip()]
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"街巷编号应为逗号分隔的整数，收到 {lanes!r}"
+                f" / lanes must be comma-separated integers, got {lanes!r}",
+                param_hint="--lanes",
+            ) from exc
     _echo_json(
-        _layers_call(plan_route, area, mode=mode, minutes=minutes, stop_min=stop_min, seed=seed)
+        _layers_call(
+            plan_route,
+            area,
+            mode=mode,
+            minutes=minutes,
+            stop_min=stop_min,
+            seed=seed,
+            lanes=lane_ids,
+            grid=grid,
+        )
     )
 
 

@@ -286,6 +286,14 @@ MESSAGES.update(
         "week.target": {"zh-CN": "目标次数", "en": "Target"},
         "week.overlap": {"zh-CN": "不同日巡逻的热点重合度", "en": "Stop overlap between days"},
         "week.prize_share": {"zh-CN": "相对最优路线的收益", "en": "Prize against the best route"},
+        "week.shortfalls": {"zh-CN": "未达到的要求", "en": "Requirements not met"},
+        "week.shortfalls.help": {
+            "zh-CN": "要求：不同日重合度不超过 0.5，收益不低于最优路线的 95%，各热点巡查次数"
+            "在目标的 ±10% 以内。注明“已证明”的项目在这些条件下任何计划都做不到。",
+            "en": "Required: overlap between days at most 0.5, at least 95 % of the best"
+            " route's prize, each hotspot's visits within ±10 % of its target. Items marked"
+            " 'proved' cannot be met by any plan under these conditions.",
+        },
         "week.note": {
             "zh-CN": "热点按近一年事件计算；目标次数按风险分配，使风险最高的热点巡查最多。",
             "en": "Hotspots come from the last year's incidents; targets share the visits by"

@@ -178,7 +178,6 @@ def budget_route(
         raise PatrolInputError("热点数与权重数不一致", "hotspots and prizes differ in number")
     stop_s = np.broadcast_to(np.asarray(stop_min, dtype=float) * 60.0, (k,))
     dist_s = sn.dist_m / speed_mps
-    unreachable = np.flatnonzero(~np.isfinite(sn.dist_m[0, 1:]))
     finite = np.where(np.isfinite(dist_s), dist_s, 1e12)
     p = np.r_[0.0, np.where(np.isfinite(sn.dist_m[0, 1:]), prize, 0.0)]
     tour = solve_orienteering(
@@ -191,7 +190,46 @@ def budget_route(
         time_limit_s=time_limit_s,
         exact_states=exact_states,
     )
-    seq = [0, *tour.stops, 0]
+    return route_from_stops(
+        sn, [i - 1 for i in tour.stops], prize, budget_min=budget_min, stop_min=stop_min,
+        speed_mps=speed_mps, optimal=tour.optimal,
+    )  # fmt: skip
+
+
+def route_from_stops(
+    sn: StopNetwork,
+    stops: list[int],
+    prize: np.ndarray,
+    *,
+    budget_min: float = 60.0,
+    stop_min: float | np.ndarray = 12.0,
+    speed_mps: float = DEFAULT_SPEED_MPS,
+    optimal: bool = False,
+) -> BudgetRoute:
+    """The :class:`BudgetRoute` that visits ``stops`` (0-based candidates) in the given order.
+
+    Parameters
+    ----------
+    sn : StopNetwork
+    stops : list of int
+        Candidates in visiting order.
+    prize : ndarray
+        Priority of each candidate.
+    budget_min, stop_min, speed_mps
+        As for :func:`budget_route` (the budget is recorded, not checked).
+    optimal : bool
+        Whether the stops are a proved optimum.
+
+    Returns
+    -------
+    BudgetRoute
+    """
+    k = len(sn.nodes) - 1
+    prize = np.asarray(prize, dtype=float)
+    stop_s = np.broadcast_to(np.asarray(stop_min, dtype=float) * 60.0, (k,))
+    dist_s = sn.dist_m / speed_mps
+    unreachable = np.flatnonzero(~np.isfinite(sn.dist_m[0, 1:]))
+    seq = [0, *(int(s) + 1 for s in stops), 0]
     steps: list[tuple[int, bool]] = []
     arrive, leave = [], []
     t = 0.0
@@ -204,15 +242,15 @@ def budget_route(
             leave.append(t)
     walk = float(sum(sn.dist_m[a, b] for a, b in pairwise(seq)))
     return BudgetRoute(
-        stops=[i - 1 for i in tour.stops],
+        stops=[int(s) for s in stops],
         arrive_s=np.asarray(arrive),
         leave_s=np.asarray(leave),
         total_s=float(t),
         walk_m=walk,
-        prize=float(prize[[i - 1 for i in tour.stops]].sum()) if tour.stops else 0.0,
+        prize=float(prize[list(stops)].sum()) if len(stops) else 0.0,
         budget_s=budget_min * 60.0,
         steps=steps,
         network=sn.network,
         unreachable=unreachable.tolist(),
-        optimal=tour.optimal,
+        optimal=optimal,
     )

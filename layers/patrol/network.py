@@ -207,8 +207,13 @@ class LaneNetwork:
         )
 
     def insert_points(
-        self, x: np.ndarray, y: np.ndarray, *, node_within_m: float = 1.0
-    ) -> tuple[LaneNetwork, np.ndarray, np.ndarray]:
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        node_within_m: float = 1.0,
+        return_source: bool = False,
+    ) -> tuple:
         """Place points on the network, splitting the edge under each point.
 
         Parameters
@@ -226,6 +231,9 @@ class LaneNetwork:
             Node of each point.
         offset_m : ndarray
             Distance from each point to the network (how far off a lane it is).
+        source : ndarray of int
+            Only with ``return_source``: the edge of ``self`` each new edge is
+            (a piece of).
         """
         x = np.atleast_1d(np.asarray(x, dtype=float))
         y = np.atleast_1d(np.asarray(y, dtype=float))
@@ -277,6 +285,8 @@ class LaneNetwork:
                 new_len.append(_length(piece))
                 new_src.append(e)
         if not split.any():
+            if return_source:
+                return self, nodes, offset, np.arange(self.n_edges)
             return self, nodes, offset
         keep = np.flatnonzero(~split)
         src = np.asarray(new_src, dtype=np.int64)
@@ -290,6 +300,8 @@ class LaneNetwork:
             np.r_[self.key[keep], self.key[src]],
             self.crs,
         )
+        if return_source:
+            return net, nodes, offset, np.r_[keep, src]
         return net, nodes, offset
 
     def with_crs(self, crs: object) -> LaneNetwork:

@@ -8,6 +8,7 @@ check. Reading them back within a user's areas is in :mod:`layers.patrol.queries
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from layers.patrol.compliance import check_track
 from layers.patrol.errors import PatrolInputError
 from layers.patrol.gpx import read_gpx, write_gpx
 from layers.patrol.network import build_network
-from layers.patrol.postman import chinese_postman
+from layers.patrol.postman import chinese_postman, rural_postman
 from layers.patrol.queries import week_plan_detail
 from layers.patrol.weekplan import DEFAULT_WINDOWS, week_plan
 
@@ -93,6 +94,8 @@ def plan_route(
     minutes: float = 60.0,
     stop_min: float = 12.0,
     seed: int = 0,
+    lanes: list[int] | None = None,
+    grid: str | None = None,
     actor: str = "cli",
 ) -> dict:
     """Plan and store a route for the village; return what was stored.
@@ -101,18 +104,52 @@ def plan_route(
     ----------
     mode
         ``cover``: walk every lane and street from the base and back (exact
-        undirected Chinese postman). ``budget``: in ``minutes``, stop
-        ``stop_min`` minutes at the hotspots that matter most (Gi* on the
-        village's incidents of the last year).
+        undirected Chinese postman), or only the assigned ``lanes`` / the
+        lanes inside ``grid`` (rural postman: other lanes and streets only
+        connect them). ``budget``: in ``minutes``, stop ``stop_min`` minutes
+        at the hotspots that matter most (Gi* on the village's incidents of
+        the last year).
     seed
         Varies the walking order (cover) or the search (budget); use the day.
+    lanes
+        Lane ids of the village to walk (cover mode only).
+    grid
+        Code of a current grid of the village: its lanes are walked, from a
+        point inside it (cover mode only).
     """
     if mode not in ("cover", "budget"):
         raise Invalid("mode 应为 cover 或 budget / mode must be cover or budget", "mode")
+    if (lanes is not None or grid is not None) and mode != "cover":
+        raise Invalid(
+            "指定街巷或网格只用于全巷巡逻（cover） / lanes or a grid go with mode cover only",
+            "mode",
+        )
+    if lanes is not None and grid is not None:
+        raise Invalid("街巷和网格只能指定一种 / give either lanes or a grid, not both", "lanes")
     network, v = village_network(session, village_code)
     base = shapely.from_wkb(bytes(v.base))
+    assigned = None
+    if lanes is not None or grid is not None:
+        assigned, grid_base, label = _assigned_lanes(session, network, v, lanes, grid)
+        base = grid_base or base
     params: dict = {"base": _lonlat([(base.x, base.y)])[0], "seed": seed}
-    if mode == "cover":
+    if assigned is not None:
+        try:
+            route = rural_postman(network, assigned, (base.x, base.y), seed=seed or None)
+        except PatrolInputError as exc:
+            raise Invalid(str(exc), "lanes") from exc
+        geometry = shapely.MultiLineString([p.geometry for p in route.parts])
+        length = route.length_m
+        params.update(
+            lanes=sorted({int(k) for k in network.key[assigned]}),
+            grid=grid,
+            required_m=round(route.parts[0].required_m, 1),
+            deadhead_m=round(route.deadhead_m, 1),
+            lower_bound_m=round(route.lower_bound_m, 1),
+            optimal=route.optimal,
+        )
+        name = f"{v.name}{label}巡逻"
+    elif mode == "cover":
         route = chinese_postman(network, (base.x, base.y), seed=seed or None)
         geometry = shapely.MultiLineString([p.geometry for p in route.parts])
         length = route.length_m
@@ -199,6 +236,51 @@ def plan_route(
     }
 
 
+def _assigned_lanes(session: Session, network, v, lanes, grid):
+    """Edges to walk for ``lanes`` (ids) or ``grid`` (code): mask, base inside the grid, label."""
+    lane_edge = network.kind == "lane"
+    if lanes is not None:
+        ids = sorted({int(i) for i in lanes})
+        if not ids:
+            raise Invalid("没有指定街巷 / no lanes given", "lanes")
+        known = {
+            int(r[0])
+            for r in session.execute(
+                text("SELECT id FROM lane WHERE village_id = :v AND id = ANY(:ids)"),
+                {"v": v.id, "ids": ids},
+            )
+        }
+        missing = [i for i in ids if i not in known]
+        if missing:
+            names = ", ".join(map(str, missing[:10]))
+            raise Invalid(
+                f"{v.name}没有这些街巷：{names} / no such lanes in {v.code}: {names}", "lanes"
+            )
+        mask = lane_edge & np.isin(network.key.astype(np.int64), ids)
+        if not mask.any():
+            raise Invalid("指定的街巷没有中心线 / the given lanes have no centre line", "lanes")
+        return mask, None, "指定街巷"
+    row = session.execute(
+        text(
+            f"SELECT village_id, name, ST_AsBinary(ST_Transform(geom, {METRIC_SRID})) AS metric,"
+            f" ST_AsBinary(ST_Transform(ST_PointOnSurface(geom), {METRIC_SRID})) AS base"
+            " FROM grid WHERE code = :c AND valid_to IS NULL"
+        ),
+        {"c": grid},
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"没有代码为 {grid} 的网格 / no grid {grid}")
+    if row.village_id != v.id:
+        raise Invalid(f"网格 {grid} 不在{v.name} / grid {grid} is not in {v.code}", "grid")
+    area = shapely.from_wkb(bytes(row.metric))
+    # A lane crossing the grid's edge counts by its pieces: those whose middle is inside.
+    mid = shapely.line_interpolate_point(network.geometry, 0.5, normalized=True)
+    mask = lane_edge & shapely.contains(area, mid)
+    if not mask.any():
+        raise Invalid(f"网格 {grid} 内没有街巷 / grid {grid} has no lanes", "grid")
+    return mask, shapely.from_wkb(bytes(row.base)), f"{row.name}网格街巷"
+
+
 def _lonlat(xy) -> list[list[float]]:
     pts = gpd.GeoSeries(gpd.points_from_xy(*np.asarray(xy, dtype=float).T), crs=METRIC_SRID)
     return [[round(p.x, 6), round(p.y, 6)] for p in pts.to_crs(SRID)]
@@ -224,7 +306,10 @@ def _hotspots(session: Session, v):
     clusters = hotspot_clusters(result, METRIC_SRID)
     clusters = clusters[clusters["priority"] > 0]
     if len(clusters):
-        out = clusters.rename(columns={"x_peak": "x", "y_peak": "y"})[["x", "y", "priority"]]
+        # Stops at the peak cells; the clusters' own x, y (weighted centres) are dropped
+        # first, or the renamed columns would be doubled.
+        peaks = clusters.drop(columns=["x", "y"], errors="ignore")
+        out = peaks.rename(columns={"x_peak": "x", "y_peak": "y"})[["x", "y", "priority"]]
         return out.assign(source="gistar")
     counts = result.counts.ravel()
     busiest = np.argsort(-counts, kind="stable")[:10]
@@ -272,7 +357,8 @@ def check_walk(
 ) -> dict:
     """Check an uploaded GPX track against route ``route_id`` and store the track.
 
-    Cover routes are checked for the share of the village's lanes walked;
+    Cover routes are checked for the share of the village's lanes walked
+    (of the assigned lanes, when the route had some);
     budget routes for the stops visited and how long the patrol stayed. The
     start is compared with ``planned_start``, by default the route's own
     (the patrols of a week plan have one).
@@ -306,7 +392,8 @@ def check_walk(
         t,
         checkpoints=checkpoints,
         min_dwell_s=min_dwell or 0.0,
-        lanes=network.edges_gdf().geometry.to_numpy() if network else None,
+        network=network,
+        lane_edges=_checked_lanes(session, network, v, r.params) if network else None,
         planned_start_s=planned_start.timestamp() if planned_start else None,
     )
     summary = {
@@ -352,6 +439,21 @@ def check_walk(
         detail={"route": route_id},
     )
     return {"track_id": track_id, "route_id": route_id, "warnings": list(track.warnings), **summary}
+
+
+def _checked_lanes(session: Session, network, v, params: dict) -> np.ndarray:
+    """Edges a cover walk is judged by: the assigned ones when the route had some, else all."""
+    assigned = params.get("lanes")
+    if not assigned:
+        return np.arange(network.n_edges)
+    keep = (network.kind == "lane") & np.isin(network.key.astype(np.int64), assigned)
+    if params.get("grid"):
+        # Only the pieces inside the grid were asked for (while the grid is current).
+        with contextlib.suppress(Invalid, NotFound):
+            keep, _, _ = _assigned_lanes(session, network, v, None, params["grid"])
+    if not keep.any():
+        raise Invalid("路线的指定街巷已不存在 / the route's assigned lanes no longer exist")
+    return np.flatnonzero(keep)
 
 
 def check_week_input(minutes: float, stop_min: float, seed: int, team: str | None) -> None:
@@ -439,7 +541,11 @@ def plan_week(
             zip(_lonlat(stops[["x", "y"]].to_numpy()), priority, strict=True)
         )
     ]
-    metrics = {k: round(float(val), 3) for k, val in plan.metrics(priority).items()}
+    # NaN (no bound when the routes were sampled) is not JSON: stored as null.
+    metrics = {
+        k: round(float(val), 3) if np.isfinite(val) else None
+        for k, val in plan.metrics(priority).items()
+    }
     team = team.strip() if team else f"{v.name}巡逻队"
     plan_params = {
         "minutes": minutes,
@@ -452,6 +558,9 @@ def plan_week(
         "target_visits": [int(t) for t in plan.target_visits],
         "visits": [int(t) for t in plan.visits],
         "metrics": metrics,
+        "shortfalls": list(plan.shortfalls),
+        "proved_infeasible": list(plan.proved_infeasible),
+        "coverage": [round(float(c), 4) for c in plan.coverage],
     }
     plan_id = session.execute(
         text(
