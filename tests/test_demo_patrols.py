@@ -188,12 +188,6 @@ def test_same_history_for_the_same_seed_and_date(demo_connection):
     assert after == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="layers.patrol.queries.coverage: with only budget-route tracks in view the"
-    " lane_share column is all None (object dtype) and monthly_coverage divides Python"
-    " floats by zero; remove this mark once it is fixed",
-)
 def test_coverage_of_a_month_without_a_round_of_every_lane(signed_in):
     # September in village A: the volunteers' fixed routes only, no Sunday round yet.
     rows = _coverage(signed_in("patrol"), since="2026-09", until="2026-09")

@@ -397,6 +397,16 @@ def monthly_coverage(checks: pd.DataFrame) -> pd.DataFrame:
         names = ", ".join(sorted(missing))
         raise PatrolInputError(f"缺少列：{names}", f"missing columns: {names}")
     df = checks.copy()
+    # Tracks of routes without assigned lanes carry None there: as numbers, missing
+    # figures are NaN and a month with none of them gets NaN, not a division error.
+    numeric = [
+        "lane_length_m",
+        "lane_share",
+        "checkpoints_visited",
+        "checkpoints_total",
+        "dwell_ok",
+    ]
+    df[numeric] = df[numeric].apply(pd.to_numeric).astype(float)
     started = pd.to_datetime(df["started_at"])
     if started.dt.tz is not None:
         # Months are Beijing months, whatever zone the times came in.
