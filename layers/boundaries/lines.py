@@ -30,11 +30,10 @@ from shapely.ops import nearest_points
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from layers.accounts import audit
 from layers.accounts.access import Principal
 from layers.boundaries.editing import SNAP_M, Conflict, Forbidden, require_editor
 from layers.boundaries.ingress import ShapeRefused, parse_line
-from layers.boundaries.saving import clean_name
+from layers.boundaries.saving import audit_change, clean_name
 from layers.errors import Invalid, NotFound
 
 LINE_KINDS = ("street", "lane")
@@ -323,19 +322,6 @@ def _editable(session: Session, principal: Principal | None, kind: str, code: st
     return row
 
 
-def _record(session, principal, action, kind, code, detail, ip) -> None:
-    audit.record(
-        session,
-        action,
-        actor_user_id=principal.user_id,
-        actor_name=principal.username,
-        object_type=kind,
-        object_id=code,
-        detail=detail,
-        ip=ip,
-    )
-
-
 def create_line(
     session: Session, principal: Principal, kind: str, body: dict[str, Any], ip: str | None = None
 ) -> dict[str, Any]:
@@ -377,7 +363,7 @@ def create_line(
             ),
             {"v": village_id, "n": name, "g": geom.wkt},
         )
-    _record(
+    audit_change(
         session,
         principal,
         "boundary.create",
@@ -415,7 +401,7 @@ def update_line(
         ),
         {"g": geom.wkt, "n": name, "i": row.id, "v": row.version},
     )
-    _record(
+    audit_change(
         session,
         principal,
         "boundary.update",
@@ -469,7 +455,7 @@ def delete_line(
     before = _pieces(session, row.village_id, kind, None, None)
     _check_network(session, row.village_id, kind, row.id, None, before=before)
     session.execute(text(f"DELETE FROM {kind} WHERE id = :i"), {"i": row.id})
-    _record(
+    audit_change(
         session,
         principal,
         "boundary.delete",
