@@ -207,7 +207,7 @@ def bench_budget(pyvrp_s: float, n_inst: int, units: str = "cs-ceil") -> dict:
 
 
 def bench_variety(n_inst: int) -> dict:
-    """Week plans against the issue's three requirements, read as in layers/patrol/weekplan.py.
+    """Week plans against the issue's three requirements, read as in layers/patrol/weekplan/.
 
     * overlap: mean Jaccard similarity of the stop sets of every pair of
       patrols on different days (``overlap_stops``) ≤ 0.5;

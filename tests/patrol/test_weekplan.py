@@ -11,13 +11,8 @@ from layers.patrol.budget import place_stops
 from layers.patrol.network import build_network
 from layers.patrol.orienteering import enumerate_tours, tour_time
 from layers.patrol.synthetic import grid_lanes
-from layers.patrol.weekplan import (
-    _overlap_bound,
-    _qp_bound,
-    largest_remainder,
-    water_filling,
-    week_plan,
-)
+from layers.patrol.weekplan import largest_remainder, water_filling, week_plan
+from layers.patrol.weekplan.bounds import _overlap_bound, _qp_bound
 
 
 @pytest.fixture(scope="module")
