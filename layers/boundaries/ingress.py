@@ -64,20 +64,15 @@ def parse_polygon(obj: Any, srid: Any = None) -> MultiPolygon:
     ShapeRefused
         With a bilingual message, and the place of the error when there is one.
     """
-    if isinstance(obj, dict) and obj.get("type") == "Feature":
-        obj = obj.get("geometry")
-    if not isinstance(obj, dict) or obj.get("type") not in ACCEPTED_TYPES:
-        got = obj.get("type") if isinstance(obj, dict) else type(obj).__name__
-        raise ShapeRefused(
-            f"边界须为多边形（Polygon/MultiPolygon），收到 {got} / a boundary must be a "
-            f"Polygon or MultiPolygon, got {got}",
-            reason="type",
-        )
-    _check_srid(srid, obj.get("crs"))
-    coords = obj.get("coordinates")
-    polygons = [coords] if obj["type"] == "Polygon" else coords
-    if not isinstance(polygons, list) or not 1 <= len(polygons) <= MAX_PARTS:
-        raise ShapeRefused(f"多边形部分数应为 1–{MAX_PARTS} / 1 to {MAX_PARTS} parts")
+    polygons = _parts(
+        obj,
+        srid,
+        ACCEPTED_TYPES,
+        MAX_PARTS,
+        "边界须为多边形（Polygon/MultiPolygon），收到 {got} / a boundary must be a Polygon or"
+        " MultiPolygon, got {got}",
+        "多边形部分数应为 1–{n} / 1 to {n} parts",
+    )
     vertices = 0
     parts = []
     for rings in polygons:
@@ -96,6 +91,28 @@ def parse_polygon(obj: Any, srid: Any = None) -> MultiPolygon:
     geom = MultiPolygon(parts)
     _check_valid(geom)
     return geom
+
+
+def _parts(
+    obj: Any, srid: Any, types: tuple[str, str], max_parts: int, wrong_type: str, count: str
+) -> list:
+    """The coordinates of each part of a single or multi geometry of ``types``.
+
+    ``types`` is (single, multi), e.g. ("Polygon", "MultiPolygon"); a Feature is
+    unwrapped and the SRID checked. ``wrong_type`` and ``count`` are the refusals,
+    formatted with ``got`` and ``n``.
+    """
+    if isinstance(obj, dict) and obj.get("type") == "Feature":
+        obj = obj.get("geometry")
+    if not isinstance(obj, dict) or obj.get("type") not in types:
+        got = obj.get("type") if isinstance(obj, dict) else type(obj).__name__
+        raise ShapeRefused(wrong_type.format(got=got), reason="type")
+    _check_srid(srid, obj.get("crs"))
+    coords = obj.get("coordinates")
+    parts = [coords] if obj["type"] == types[0] else coords
+    if not isinstance(parts, list) or not 1 <= len(parts) <= max_parts:
+        raise ShapeRefused(count.format(n=max_parts))
+    return parts
 
 
 def _check_srid(srid: Any, crs: Any) -> None:
@@ -193,20 +210,15 @@ def parse_line(obj: Any, srid: Any = None) -> MultiLineString:
         line that crosses itself is refused (``reason="self_crossing"``) because a
         lane that loops over itself makes no sense in the lane network.
     """
-    if isinstance(obj, dict) and obj.get("type") == "Feature":
-        obj = obj.get("geometry")
-    if not isinstance(obj, dict) or obj.get("type") not in LINE_TYPES:
-        got = obj.get("type") if isinstance(obj, dict) else type(obj).__name__
-        raise ShapeRefused(
-            f"应为线（LineString/MultiLineString），收到 {got} / a line must be a LineString"
-            f" or MultiLineString, got {got}",
-            reason="type",
-        )
-    _check_srid(srid, obj.get("crs"))
-    coords = obj.get("coordinates")
-    lines = [coords] if obj["type"] == "LineString" else coords
-    if not isinstance(lines, list) or not 1 <= len(lines) <= MAX_LINE_PARTS:
-        raise ShapeRefused(f"线的部分数应为 1–{MAX_LINE_PARTS} / 1 to {MAX_LINE_PARTS} parts")
+    lines = _parts(
+        obj,
+        srid,
+        LINE_TYPES,
+        MAX_LINE_PARTS,
+        "应为线（LineString/MultiLineString），收到 {got} / a line must be a LineString or"
+        " MultiLineString, got {got}",
+        "线的部分数应为 1–{n} / 1 to {n} parts",
+    )
     vertices = 0
     parts = []
     for line in lines:

@@ -359,26 +359,36 @@ def split_boundary(
     return Split(b, parts, plan.rule, plan.new_code, features, plan.recodes)
 
 
-def preview_features(plan: Split) -> tuple[dict[str, Any], dict[str, Any]]:
-    """GeoJSON features of planned parts, for the page to draw before the officer confirms."""
-    b = plan.boundary
+def part_features(
+    kind: str, parts: tuple[Part, Part], codes: tuple[str, str], names: tuple, level, version
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """GeoJSON features of the two planned parts (the one keeping the code first).
+
+    ``version`` goes to the part that keeps the code; the new part has none yet.
+    """
     out = []
-    for part, code in zip(plan.parts, (b.code, plan.new_code), strict=True):
-        geometry = mapping(part.geom)
-        if len(part.geom.geoms) == 1:
-            geometry = mapping(part.geom.geoms[0])
+    for part, code, name in zip(parts, codes, names, strict=True):
+        geometry = mapping(part.geom.geoms[0] if len(part.geom.geoms) == 1 else part.geom)
         out.append(
             {
                 "type": "Feature",
-                "id": f"grid:{code}",
+                "id": f"{kind}:{code}",
                 "geometry": geometry,
                 "properties": {
-                    "kind": "grid",
+                    "kind": kind,
                     "code": code,
-                    "name": b.name if part.keeps else None,
-                    "level": b.level,
-                    "version": b.version if part.keeps else None,
+                    "name": name,
+                    "level": level,
+                    "version": version if part.keeps else None,
                 },
             }
         )
     return out[0], out[1]
+
+
+def preview_features(plan: Split) -> tuple[dict[str, Any], dict[str, Any]]:
+    """GeoJSON features of planned parts, for the page to draw before the officer confirms."""
+    b = plan.boundary
+    return part_features(
+        "grid", plan.parts, (b.code, plan.new_code), (b.name, None), b.level, b.version
+    )

@@ -51,7 +51,7 @@ from layers.boundaries.editing import (
 from layers.boundaries.ingress import ShapeRefused, parse_line
 from layers.boundaries.recoding import Recode, apply_recodes, child_code, plan_recodes
 from layers.boundaries.saving import audit_change, check_version, clean_name
-from layers.boundaries.splitting import Part, cut
+from layers.boundaries.splitting import Part, cut, part_features
 from layers.boundaries.villages import VILLAGE_KINDS, next_village_code
 from layers.captains.gridrun import run_gridding
 from layers.errors import Invalid
@@ -566,28 +566,11 @@ def _captain_areas(session: Session, old_code: str, new_code: str, p: dict) -> t
 
 def preview_features(plan: VillageSplit) -> tuple[dict[str, Any], dict[str, Any]]:
     """GeoJSON features of the planned villages, for the page to draw before confirming."""
-    out = []
-    for part, code, name in zip(
+    return part_features(
+        "village",
         plan.parts,
         (plan.village.code, plan.new_code),
         (plan.village.name, plan.new_name),
-        strict=True,
-    ):
-        geometry = mapping(part.geom)
-        if len(part.geom.geoms) == 1:
-            geometry = mapping(part.geom.geoms[0])
-        out.append(
-            {
-                "type": "Feature",
-                "id": f"village:{code}",
-                "geometry": geometry,
-                "properties": {
-                    "kind": "village",
-                    "code": code,
-                    "name": name,
-                    "level": None,
-                    "version": plan.village.version if part.keeps else None,
-                },
-            }
-        )
-    return out[0], out[1]
+        None,
+        plan.village.version,
+    )
