@@ -181,14 +181,19 @@ def week_plan(
                     search_s if not proved else 0.0)  # fmt: skip
     routes = []
     first: dict[tuple[int, ...], BudgetRoute] = {}
+    copies: dict[tuple[int, ...], int] = {}
     for row in sets:
         key = tuple(np.flatnonzero(row).tolist())
+        copies[key] = copies.get(key, 0) + 1
         if key not in first:
             first[key] = _route_of(stops, np.array(key), p, dist_s, service, budget_s, common)
             routes.append(first[key])
-        else:
-            # The same stops again: walk them the other way round (same length).
+        elif copies[key] % 2 == 0:
+            # The same stops again: every other copy walks them the other way round
+            # (same length), so that two copies can make one day's varied pair.
             routes.append(route_from_stops(stops, first[key].stops[::-1], p, **common))
+        else:
+            routes.append(first[key])
     plan = WeekPlan(
         [],
         target,

@@ -36,8 +36,10 @@ def _arrange(routes: list[BudgetRoute], per_day: int, rng: np.random.Generator) 
     """An order of the routes (day by day, window by window) for a varied week.
 
     Day-to-day overlap counts pairs of patrols on different days, so the
-    routes are paired into days to keep it low (the two patrols of a day may
-    share stops, never all of them); then neighbouring days share few stops.
+    routes are paired into days to keep it low. A day's two patrols may visit
+    the same stops, in opposite orders and at different times ("varied order
+    and start times"), never in the same order; then neighbouring days share
+    few stops.
     """
     n = len(routes)
     sets = [frozenset(r.stops) for r in routes]
@@ -45,7 +47,8 @@ def _arrange(routes: list[BudgetRoute], per_day: int, rng: np.random.Generator) 
     for i, j in combinations(range(n), 2):
         u = sets[i] | sets[j]
         jac[i, j] = jac[j, i] = len(sets[i] & sets[j]) / len(u) if u else 1.0
-    same = np.array([[sets[i] == sets[j] and i != j for j in range(n)] for i in range(n)])
+    walks = [tuple(r.stops) for r in routes]
+    same = np.array([[walks[i] == walks[j] and i != j for j in range(n)] for i in range(n)])
 
     def cost(o: list[int]) -> float:
         days = [o[d : d + per_day] for d in range(0, n, per_day)]
