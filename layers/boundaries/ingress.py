@@ -136,23 +136,8 @@ def _check_srid(srid: Any, crs: Any) -> None:
 def _ring(ring: Any) -> list[tuple[float, float]]:
     if not isinstance(ring, list) or len(ring) < 4:
         raise ShapeRefused("每个环至少 4 个点（首尾相同） / a ring needs at least 4 positions")
-    points = []
-    for p in ring:
-        if not (isinstance(p, list) and len(p) in (2, 3)):
-            raise ShapeRefused("坐标应为 [经度, 纬度] / positions must be [lon, lat]")
-        lon, lat = p[0], p[1]
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lon, lat)):
-            raise ShapeRefused("坐标应为数字 / coordinates must be numbers")
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise ShapeRefused("坐标不是有限数 / coordinates must be finite")
-        if not (LON_RANGE[0] <= lon <= LON_RANGE[1] and LAT_RANGE[0] <= lat <= LAT_RANGE[1]):
-            raise ShapeRefused(
-                f"坐标 {lon}, {lat} 不在中国境内，经纬度是否颠倒？ / position {lon}, {lat} is "
-                "outside China: are longitude and latitude swapped?",
-                reason="range",
-            )
-        # Not rounded: a boundary sent back unchanged must match its neighbours exactly.
-        points.append((float(lon), float(lat)))
+    # Not rounded: a boundary sent back unchanged must match its neighbours exactly.
+    points = [_position(p) for p in ring]
     if points[0] != points[-1]:
         raise ShapeRefused("环未闭合（首尾点不同） / a ring is not closed", where=points[0])
     return points

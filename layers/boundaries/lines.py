@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from layers.accounts.access import Principal
 from layers.boundaries.editing import SNAP_M, Conflict, Forbidden, require_editor
 from layers.boundaries.ingress import ShapeRefused, parse_line
-from layers.boundaries.saving import audit_change, clean_name
+from layers.boundaries.saving import audit_change, clean_name, last_edit
 from layers.errors import Invalid, NotFound
 
 LINE_KINDS = ("street", "lane")
@@ -307,18 +307,7 @@ def _editable(session: Session, principal: Principal | None, kind: str, code: st
         raise Forbidden()
     version = _version(version)
     if version != row.version:
-        who = session.execute(
-            text(
-                "SELECT actor_name, at FROM audit_log WHERE object_type = :k AND object_id = :c"
-                " AND action LIKE 'boundary.%' ORDER BY id DESC LIMIT 1"
-            ),
-            {"k": kind, "c": code},
-        ).one_or_none()
-        raise Conflict(
-            line_feature(session, kind, code),
-            who[0] if who else None,
-            who[1].isoformat() if who else None,
-        )
+        raise Conflict(line_feature(session, kind, code), *last_edit(session, kind, code))
     return row
 
 

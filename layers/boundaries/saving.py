@@ -47,7 +47,8 @@ class Saved:
     rule: SizeRule | None
 
 
-def _last_edit(session: Session, kind: str, code: str) -> tuple[str | None, str | None]:
+def last_edit(session: Session, kind: str, code: str) -> tuple[str | None, str | None]:
+    """Who last changed boundary or line ``kind``/``code``, and when (ISO): the audit log."""
     row = session.execute(
         text(
             "SELECT actor_name, at FROM audit_log WHERE object_type = :k AND object_id = :c"
@@ -62,7 +63,7 @@ def check_version(session: Session, b: Boundary, version: Any) -> None:
     if not isinstance(version, int) or isinstance(version, bool):
         raise Invalid("缺少版本号 version / the version you loaded is required", "version")
     if version != b.version:
-        who, when = _last_edit(session, b.kind, b.code)
+        who, when = last_edit(session, b.kind, b.code)
         raise Conflict(feature(session, b.kind, b.code), who, when)
 
 
@@ -256,7 +257,7 @@ def update_boundary(
         {"g": geom.wkt, "n": name, "i": b.id, "v": b.version},
     ).rowcount
     if done != 1:
-        who, when = _last_edit(session, kind, code)
+        who, when = last_edit(session, kind, code)
         raise Conflict(feature(session, kind, code), who, when)
     reassign_households(session, b.level, old, geom.wkt)
     households = count_households(session, geom)
