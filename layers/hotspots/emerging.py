@@ -34,9 +34,9 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 
-from layers.hotspots.gistar import gi_star_z, neighbourhood
+from layers.hotspots.gistar import gi_star_test, neighbourhood
 from layers.hotspots.grid import DEFAULT_CELL_M, CellGrid
-from layers.hotspots.stats import MannKendall, benjamini_hochberg, mann_kendall, two_sided_p
+from layers.hotspots.stats import MannKendall, benjamini_hochberg, mann_kendall
 
 CATEGORIES: tuple[str, ...] = (
     "new", "consecutive", "intensifying", "persistent", "diminishing",
@@ -203,8 +203,8 @@ def emerging_hotspots_cube(
     # kernel covers the steps t − lag … t and the rest is zero.
     kernel = np.zeros((2 * time_lag + 1, *spatial.shape))
     kernel[: time_lag + 1] = spatial
-    z = gi_star_z(counts, m3, kernel)
-    q = benjamini_hochberg(np.where(m3, two_sided_p(z), np.nan))
+    z, p = gi_star_test(counts, m3, kernel)
+    q = benjamini_hochberg(p)
     sig = np.nan_to_num(q, nan=1.0) <= alpha
     zf = np.nan_to_num(z).reshape(n_t, -1).T
     hot = (sig & (np.nan_to_num(z) > 0)).reshape(n_t, -1).T
