@@ -443,15 +443,16 @@ def test_week_plan_page_shows_shortfalls(signed_in, app_session, monkeypatch):
     # A plan with a shortfall (its text made to carry markup): shown, escaped.
     import dataclasses
 
-    from layers.patrol import service
+    # plan_week looks week_plan up in its own module of the service package.
+    from layers.patrol.service import week_plans
 
-    real = service.week_plan
+    real = week_plans.week_plan
     note = "不同日路线重合度 0.61 高于 0.50 <i>x</i> / day-to-day overlap 0.61 is above 0.50"
 
     def with_note(*args, **kwargs):
         return dataclasses.replace(real(*args, **kwargs), shortfalls=(note,))
 
-    monkeypatch.setattr(service, "week_plan", with_note)
+    monkeypatch.setattr(week_plans, "week_plan", with_note)
     made = officer.post(
         "/patrol/week-plans",
         data={"csrf_token": officer.csrf, "area": VILLAGE, "start": "2026-11-30", "seed": "6"},
