@@ -45,6 +45,7 @@ def create_app(
         api,
         boundaries,
         dashboard,
+        hotspots,
         incidents,
         maps,
         open311,
@@ -64,6 +65,7 @@ def create_app(
         reports.bp,
         open311.bp,
         patrol.bp,
+        hotspots.bp,
         dashboard.bp,
     ):
         app.register_blueprint(blueprint)

@@ -162,6 +162,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "grid.level": {"zh-CN": "级别", "en": "Level"},
     "grid.area": {"zh-CN": "片区", "en": "Area"},
     "role": {"zh-CN": "职责", "en": "Duty"},
+    # -- hotspot layers, legends and runs --
+    # -- patrol tracks and route planning on the web --
 }
 
 

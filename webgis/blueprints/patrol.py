@@ -1,5 +1,5 @@
-"""Patrol and hotspot APIs and pages: routes (GeoJSON, GPX), walked tracks (GPX upload),
-hotspot runs, week plans (plan, read, a table page) and the monthly coverage (page, CSV)."""
+"""Patrol APIs and pages: routes (GeoJSON, GPX), walked tracks (GPX upload), week plans
+(plan, read, a table page) and the monthly coverage (page, CSV)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from layers.accounts import audit
 from layers.accounts.access import Scope, apply_scope
 from layers.errors import Invalid, NotFound
-from layers.hotspots.runs import run_features
 from layers.patrol.gpx import MAX_GPX_BYTES
 from layers.patrol.queries import (
     COVERAGE_COLUMNS,
@@ -51,17 +50,6 @@ bp = Blueprint("patrol", __name__)
 
 #: Most months one coverage table spans.
 MAX_MONTHS = 120
-
-
-@bp.get("/api/hotspots")
-def hotspots():
-    """The latest (or a given) Gi* run: town-wide aggregates, for those who see incidents
-    or patrol; no incident or person is in them."""
-    p = principal()
-    if p.scope("incident").empty and p.scope("track").empty:
-        abort(403)
-    run = request.args.get("run", type=int)
-    return jsonify(run_features(session(), run, request.args.get("category") or None))
 
 
 @bp.get("/api/patrol/routes")
