@@ -92,6 +92,14 @@ def test_patrol_matrix(user, where, signed_in, places):
     assert gpx.status_code in (200, 404)
     layers = client.get("/api/map/patrol").get_json()
     assert (route in {f["properties"]["id"] for f in layers["routes"]["features"]}) is expected
+    # The route's page (with its upload form): those without patrol data get 403, the
+    # others 404 outside their villages.
+    page = client.get(f"/patrol/routes/{route}").status_code
+    assert page == (200 if expected else 404 if user in SEES_PATROL else 403)
+    upload = client.post(
+        f"/patrol/routes/{route}/tracks", data={"csrf_token": client.csrf}
+    ).status_code
+    assert upload == (400 if expected else 404 if user in SEES_PATROL else 403)  # 400: no file
 
 
 @pytest.mark.parametrize("user", USERS)

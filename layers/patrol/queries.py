@@ -125,6 +125,84 @@ def check_route_visible(session: Session, principal: Principal | None, route_id:
         raise NotFound(route_id)
 
 
+def route_detail(session: Session, principal: Principal | None, route_id: int) -> dict:
+    """One route in the user's patrol areas, for its page; :class:`NotFound` otherwise.
+
+    Returns
+    -------
+    dict
+        ``id``, ``name``, ``mode``, ``village``, ``village_name``, ``length_m``,
+        ``created_at``, ``params`` (as planned: stops, message, …),
+        ``week_plan_id``, ``team``, ``slot`` and ``planned_start`` (ISO,
+        Beijing time; None outside a week plan).
+    """
+    check_route_visible(session, principal, route_id)
+    row = (
+        session.execute(
+            text(
+                "SELECT r.id, r.name, r.mode, v.code AS village, v.name AS village_name,"
+                " round(r.length_m::numeric, 1)::float8 AS length_m, r.created_at, r.params,"
+                " r.week_plan_id, w.team, r.slot,"
+                " to_char(r.planned_start AT TIME ZONE 'Asia/Shanghai',"
+                " 'YYYY-MM-DD\"T\"HH24:MI:SS+08:00') AS planned_start"
+                " FROM patrol_route r JOIN village v ON v.id = r.village_id"
+                " LEFT JOIN patrol_week_plan w ON w.id = r.week_plan_id WHERE r.id = :id"
+            ),
+            {"id": route_id},
+        )
+        .mappings()
+        .one()
+    )
+    return {k: _plain(v) for k, v in row.items()}
+
+
+def route_tracks(
+    session: Session, principal: Principal | None, route_id: int, limit: int = 50
+) -> list[dict]:
+    """The walked tracks of a visible route with their check, newest first.
+
+    Each: ``id``, ``started_at``, ``ended_at`` (ISO, Beijing time), ``points``
+    and ``report`` (as :func:`layers.patrol.service.check_walk` stored it;
+    tracks checked before per-stop figures were stored have no ``checkpoints``).
+    """
+    check_route_visible(session, principal, route_id)
+    local = "AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD\"T\"HH24:MI:SS+08:00'"
+    rows = session.execute(
+        text(
+            f"SELECT id, to_char(started_at {local}) AS started_at,"
+            f" to_char(ended_at {local}) AS ended_at, ST_NPoints(geom) AS points, report"
+            " FROM patrol_track WHERE route_id = :r ORDER BY started_at DESC, id DESC LIMIT :n"
+        ),
+        {"r": route_id, "n": limit},
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def route_list(session: Session, principal: Principal | None, limit: int = 100) -> list[dict]:
+    """Visible routes planned one at a time (outside week plans), newest first.
+
+    Each: ``id``, ``name``, ``mode``, ``village``, ``village_name``,
+    ``length_m``, ``created_at``, ``tracks`` (walks checked against it) and
+    ``message`` (set when the lane network falls apart).
+    """
+    scope = principal.scope("track") if principal else Scope()
+    if scope.empty:
+        return []
+    where, params = _villages_sql(scope)
+    rows = session.execute(
+        text(
+            "SELECT r.id, r.name, r.mode, v.code AS village, v.name AS village_name,"
+            " round(r.length_m::numeric, 1)::float8 AS length_m, r.created_at,"
+            " (SELECT count(*) FROM patrol_track t WHERE t.route_id = r.id) AS tracks,"
+            " r.params->>'message' AS message"
+            " FROM patrol_route r JOIN village v ON v.id = r.village_id"
+            f" WHERE r.week_plan_id IS NULL AND {where} ORDER BY r.id DESC LIMIT :n"
+        ),
+        {**params, "n": limit},
+    ).mappings()
+    return [{k: _plain(v) for k, v in r.items()} for r in rows]
+
+
 def track_features(
     session: Session,
     principal: Principal | None,

@@ -1,12 +1,14 @@
-"""Patrol APIs and pages: routes (GeoJSON, GPX), walked tracks (GPX upload), week plans
-(plan, read, a table page) and the monthly coverage (page, CSV)."""
+"""Patrol APIs and pages: routes (plan one, GeoJSON, GPX, a page per route with its walked
+tracks and their check), walked tracks (GPX upload, by API or the route page's form), week
+plans (plan, read, a table page) and the monthly coverage (page, CSV)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 
@@ -25,6 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from layers.accounts import audit
 from layers.accounts.access import Scope, apply_scope
 from layers.errors import Invalid, NotFound
+from layers.patrol.errors import PatrolInputError
 from layers.patrol.gpx import MAX_GPX_BYTES
 from layers.patrol.queries import (
     COVERAGE_COLUMNS,
@@ -33,13 +36,22 @@ from layers.patrol.queries import (
     coverage,
     may_plan,
     plannable_villages,
+    route_detail,
     route_features,
+    route_list,
+    route_tracks,
     track_features,
     village_by_code,
     week_plan_detail,
     week_plans,
 )
-from layers.patrol.service import check_walk, check_week_input, plan_week, route_gpx
+from layers.patrol.service import (
+    check_walk,
+    check_week_input,
+    plan_route,
+    plan_week,
+    route_gpx,
+)
 from webgis.auth import client_ip, principal
 from webgis.db import session
 from webgis.errors import answer
@@ -50,6 +62,12 @@ bp = Blueprint("patrol", __name__)
 
 #: Most months one coverage table spans.
 MAX_MONTHS = 120
+#: Most lanes one route may be asked to walk (a village has a few hundred).
+MAX_LANES = 5000
+#: The refusal of a GPX file over :data:`MAX_GPX_BYTES`.
+TOO_LARGE = (
+    f"GPX 文件超过 {MAX_GPX_BYTES // 2**20} MB / the GPX file is over {MAX_GPX_BYTES // 2**20} MB"
+)
 
 
 @bp.get("/api/patrol/routes")
@@ -76,22 +94,32 @@ def route_as_gpx(route_id: int):
     )
 
 
-@bp.post("/api/patrol/routes/<int:route_id>/tracks")
-def upload_track(route_id: int):
-    """A walked track (multipart field ``gpx``), checked against the route and stored."""
-    db = session()
-    check_route_visible(db, principal(), route_id)
+def _gpx_upload() -> bytes:
+    """The uploaded GPX file (multipart field ``gpx``): 400 without one, 413 over 10 MB."""
     upload = request.files.get("gpx")
-    if upload is None:
+    if upload is None or not upload.filename:
         raise Invalid("请上传 GPX 文件（字段 gpx）/ upload a GPX file (field gpx)", "gpx")
     with upload.stream:  # a large upload sits in a temporary file: close it either way
         data = upload.read(MAX_GPX_BYTES + 1)
     if len(data) > MAX_GPX_BYTES:
-        raise RequestEntityTooLarge("GPX 文件超过 10 MB / the GPX file is over 10 MB")
+        raise RequestEntityTooLarge(TOO_LARGE)
+    return data
+
+
+def _check_upload(route_id: int) -> dict:
+    """Check the uploaded walk against a route the user sees, store it, commit."""
+    db = session()
     p = principal()
-    report = check_walk(db, route_id, data, actor=p.username)
+    check_route_visible(db, p, route_id)
+    report = check_walk(db, route_id, _gpx_upload(), actor=p.username, actor_user_id=p.user_id)
     db.commit()
-    return jsonify(report), 201
+    return report
+
+
+@bp.post("/api/patrol/routes/<int:route_id>/tracks")
+def upload_track(route_id: int):
+    """A walked track (multipart field ``gpx``), checked against the route and stored."""
+    return jsonify(_check_upload(route_id)), 201
 
 
 @bp.get("/api/patrol/tracks")
@@ -148,6 +176,48 @@ def _week_input(data: Mapping) -> dict:
     return out
 
 
+def _planner_village(db, area: str):
+    """The signed-in planner and village ``area``, or the answer refusing them.
+
+    403 for those who do not plan, 404 for an unknown village, 403 for a
+    village outside the planner's areas (:func:`may_plan`).
+    """
+    p = principal()
+    if p is None or not p.roles & PLANNER_ROLES:
+        abort(403)
+    try:
+        village = village_by_code(db, area)
+    except NotFound as exc:
+        return p, None, answer(404, str(exc), field="area")
+    if not may_plan(db, p, village.id):
+        return (
+            p,
+            None,
+            answer(
+                403,
+                f"您无权为 {village.name} 安排巡逻 / you may not plan patrols for {village.code}",
+            ),
+        )
+    return p, village, None
+
+
+@contextmanager
+def _village_incidents(db, p, village_id: int) -> Iterator[None]:
+    """Let the planning read all of the village's incidents, then restore the user's scope.
+
+    The hotspots come from all of the village's incidents, not only those the planner
+    may read (a grid's team sees its grid's): row-level security is widened to the
+    village for this one computation, which returns hotspot cells and counts (the
+    aggregates /api/hotspots shows to patrol roles), never an incident.
+    """
+    incidents = p.scope("incident") | Scope(villages=frozenset({village_id}))
+    apply_scope(db.connection(), replace(p, scopes={**p.scopes, "incident": incidents}))
+    try:
+        yield
+    finally:
+        apply_scope(db.connection(), p)
+
+
 def _plan(data: Mapping):
     """Plan a week as the signed-in user: 403 for non-planners, 400, 404 (unknown village)."""
     p = principal()
@@ -155,22 +225,10 @@ def _plan(data: Mapping):
         abort(403)
     args = _week_input(data)
     db = session()
-    try:
-        village = village_by_code(db, args["area"])
-    except NotFound as exc:
-        return None, answer(404, str(exc), field="area")
-    if not may_plan(db, p, village.id):
-        return None, answer(
-            403,
-            f"您无权为 {village.name} 安排巡逻 / you may not plan patrols for {village.code}",
-        )
-    # The hotspots come from all of the village's incidents, not only those the planner
-    # may read (a grid's team sees its grid's): row-level security is widened to the
-    # village for this one computation, which returns hotspot cells and counts (the
-    # aggregates /api/hotspots shows to patrol roles), never an incident.
-    incidents = p.scope("incident") | Scope(villages=frozenset({village.id}))
-    apply_scope(db.connection(), replace(p, scopes={**p.scopes, "incident": incidents}))
-    try:
+    p, village, refused = _planner_village(db, args["area"])
+    if refused is not None:
+        return None, refused
+    with _village_incidents(db, p, village.id):
         plan = plan_week(
             db,
             village.code,
@@ -182,8 +240,6 @@ def _plan(data: Mapping):
             actor=p.username,
             actor_user_id=p.user_id,
         )
-    finally:
-        apply_scope(db.connection(), p)
     db.commit()
     return plan, None
 
@@ -253,6 +309,173 @@ def week_plan_page(plan_id: int):
     for patrol in plan["patrols"]:
         patrol["weekday"] = date.fromisoformat(patrol["day"]).weekday()
     return render_template("patrol_week_plan.html", plan=plan, hotspots=hotspots)
+
+
+# -- single routes: plan one, its page, walks uploaded from the page ------------------------
+
+
+def _lane_ids(value) -> list[int] | None:
+    """Lane ids from JSON (a list of whole numbers) or a form ("12, 15 19"); None if absent."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        value = value.replace(",", " ").replace("，", " ").split()
+    if not isinstance(value, list):
+        raise Invalid("lanes 应为街巷编号列表 / lanes must be a list of lane ids", "lanes")
+    ids = []
+    for item in value:
+        if isinstance(item, str) and item.strip().isdecimal():
+            item = int(item.strip())
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**31:
+            raise Invalid(
+                f"街巷编号应为正整数，收到 {str(item)[:20]} / lane ids are positive whole"
+                f" numbers, got {str(item)[:20]}",
+                "lanes",
+            )
+        ids.append(item)
+    if len(ids) > MAX_LANES:
+        raise Invalid(
+            f"一条路线最多指定 {MAX_LANES} 条街巷 / at most {MAX_LANES} lanes per route", "lanes"
+        )
+    return ids
+
+
+def _route_input(data: Mapping) -> dict:
+    """A single route's inputs from a JSON body or a form, checked (400 with the field)."""
+    area = data.get("area")
+    if not isinstance(area, str) or not area.strip():
+        raise Invalid("请给出村代码 area / give the village code (area)", "area")
+    mode = data.get("mode")
+    if mode not in ("cover", "budget"):
+        raise Invalid("mode 应为 cover 或 budget / mode must be cover or budget", "mode")
+    grid = data.get("grid")
+    if grid is not None and not isinstance(grid, str):
+        raise Invalid("网格代码应为文字 / grid must be a grid code (text)", "grid")
+    grid = (grid.strip() or None) if grid else None
+    if grid is not None and len(grid) > 64:
+        raise Invalid("网格代码过长 / the grid code is too long", "grid")
+    out = {
+        "area": area.strip(),
+        "mode": mode,
+        "minutes": _number(data, "minutes", 60.0),
+        "stop_min": _number(data, "stop_min", 12.0),
+        "seed": _number(data, "seed", 0, int),
+        "lanes": _lane_ids(data.get("lanes")),
+        "grid": grid,
+    }
+    if mode == "budget":
+        # A budget route is one patrol of a week plan, planned alone: the same bounds.
+        check_week_input(out["minutes"], out["stop_min"], out["seed"], None)
+    else:
+        # A cover route takes as long as its lanes do: only the seed is checked.
+        check_week_input(60.0, 12.0, out["seed"], None)
+    return out
+
+
+def _plan_one(data: Mapping):
+    """Plan one route as the signed-in user: 403 for non-planners, 400, 404 (unknown village)."""
+    p = principal()
+    if p is None or not p.roles & PLANNER_ROLES:
+        abort(403)
+    args = _route_input(data)
+    db = session()
+    p, village, refused = _planner_village(db, args["area"])
+    if refused is not None:
+        return None, refused
+    try:
+        with _village_incidents(db, p, village.id):
+            route = plan_route(
+                db,
+                village.code,
+                mode=args["mode"],
+                minutes=args["minutes"],
+                stop_min=args["stop_min"],
+                seed=args["seed"],
+                lanes=args["lanes"],
+                grid=args["grid"],
+                actor=p.username,
+                actor_user_id=p.user_id,
+            )
+    except PatrolInputError as exc:
+        raise Invalid(str(exc)) from exc
+    except NotFound as exc:
+        # The village exists (checked above): what was not found is the grid asked for.
+        raise Invalid(str(exc), "grid") from exc
+    db.commit()
+    return route, None
+
+
+@bp.post("/api/patrol/routes")
+def route_create():
+    """Plan one route (JSON: area, mode cover|budget, and optionally minutes, stop_min,
+    seed, and for cover either lanes (ids) or grid (code))."""
+    data = json_body()
+    if not isinstance(data, dict):
+        raise Invalid("请提交 JSON 对象 / send a JSON object")
+    route, refused = _plan_one(data)
+    if refused is not None:
+        return refused
+    page = url_for("patrol.route_page", route_id=route["route_id"])
+    response = jsonify({**route, "page": page})
+    response.status_code = 201
+    response.headers["Location"] = url_for("patrol.route_one", route_id=route["route_id"])
+    return response
+
+
+@bp.get("/patrol/routes")
+def routes_page():
+    _needs_patrol_scope()
+    p = principal()
+    return render_template(
+        "patrol_routes.html",
+        routes=route_list(session(), p),
+        villages=plannable_villages(session(), p),
+    )
+
+
+@bp.post("/patrol/routes")
+def route_form():
+    _needs_patrol_scope()
+    route, refused = _plan_one(request.form)
+    if refused is not None:
+        return refused
+    return redirect(url_for("patrol.route_page", route_id=route["route_id"]), code=303)
+
+
+def _route_page(route_id: int, error: str | None = None, status: int = 200):
+    _needs_patrol_scope()
+    db = session()
+    route = route_detail(db, principal(), route_id)
+    return render_template(
+        "patrol_route.html",
+        route=route,
+        tracks=route_tracks(db, principal(), route_id),
+        error=error,
+    ), status
+
+
+@bp.get("/patrol/routes/<int:route_id>")
+def route_page(route_id: int):
+    return _route_page(route_id)
+
+
+@bp.post("/patrol/routes/<int:route_id>/tracks")
+def track_form(route_id: int):
+    """The route page's upload form: the walk is checked and the page shows its check.
+
+    A refused file shows the page again with the reason (400 or 413), not a bare
+    error page, so that the patrol member can pick another file.
+    """
+    _needs_patrol_scope()
+    try:
+        report = _check_upload(route_id)
+    except Invalid as exc:
+        return _route_page(route_id, exc.message, 400)
+    except RequestEntityTooLarge:
+        # Also a request over the app's limit (16 MB), refused before the file is read.
+        return _route_page(route_id, TOO_LARGE, 413)
+    url = url_for("patrol.route_page", route_id=route_id, _anchor=f"track-{report['track_id']}")
+    return redirect(url, code=303)
 
 
 # -- monthly coverage ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ def plan_route(
     lanes: list[int] | None = None,
     grid: str | None = None,
     actor: str = "cli",
+    actor_user_id: int | None = None,
 ) -> dict:
     """Plan and store a route for the village; return what was stored.
 
@@ -81,6 +82,8 @@ def plan_route(
             deadhead_m=round(route.deadhead_m, 1),
             lower_bound_m=round(route.lower_bound_m, 1),
             optimal=route.optimal,
+            parts=len(route.parts),
+            message=route.message,
         )
         name = f"{v.name}{label}巡逻"
     elif mode == "cover":
@@ -156,6 +159,7 @@ def plan_route(
     audit.record(
         session,
         "patrol.plan",
+        actor_user_id=actor_user_id,
         actor_name=actor,
         object_type="patrol_route",
         object_id=route_id,
