@@ -255,3 +255,15 @@ def test_patrol_plan_gpx_check_and_hotspots_refusal(cli_db, tmp_path):
     )
     assert none.returncode == 1
     assert "没有事件" in none.stderr
+
+
+def test_hotspots_run_refuses_bad_input_in_both_languages(cli_db, tmp_path):
+    for args, words in (
+        (("--alpha", "2"), ("0 与 1 之间", "alpha")),
+        (("--method", "emerging", "--since", "2026-09-01", "--until", "2026-10-31"), ("时间步",)),
+    ):
+        out = run("hotspots", "run", *args, url=cli_db, tmp_path=tmp_path)
+        assert out.returncode == 1
+        assert "Traceback" not in out.stderr
+        assert all(w in out.stderr for w in words), out.stderr
+        assert out.stderr.index(words[0]) < out.stderr.index(" / ")  # Chinese first

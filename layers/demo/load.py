@@ -9,7 +9,7 @@ their history load in seconds.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 from sqlalchemy import text
@@ -22,6 +22,9 @@ from layers.demo.captains import assign_demo_captains
 from layers.demo.generate import DemoTownship, generate
 from layers.demo.incidents import CATEGORIES
 from layers.demo.patrols import load_patrols
+from layers.errors import Invalid
+from layers.hotspots.runs import run_hotspots
+from layers.hotspots.trends import run_emerging
 from layers.incidents.sla import load_calendar
 
 TOWN_CODE = "130999100"
@@ -147,7 +150,8 @@ def load_demo(
     -------
     dict
         Counts of what was loaded, per table; ``patrol_teams``: the patrol history
-        per team (see :func:`layers.demo.patrols.load_patrols`).
+        per team (see :func:`layers.demo.patrols.load_patrols`); ``hotspot_runs``: the
+        ids of the stored Gi* and emerging runs.
 
     Raises
     ------
@@ -173,6 +177,7 @@ def load_demo(
         "incidents",
         "accounts",
         "patrols",
+        "hotspots",
     ]
     bar = progress(steps) if progress else _NullBar(steps)
     with bar as named_steps:
@@ -201,6 +206,8 @@ def load_demo(
         next(it)
         # Routes are planned on the stored lanes and incidents: after both are written.
         teams = load_patrols(session, town.as_of, seed)
+        next(it)
+        runs = _store_hotspot_runs(session, town.as_of)
         for _ in it:
             pass
     _reset_sequences(session)
@@ -214,7 +221,28 @@ def load_demo(
     ]
     counts["users"] = users
     counts["patrol_teams"] = teams
+    counts["hotspot_runs"] = runs
     return counts
+
+
+def _store_hotspot_runs(session: Session, as_of: date) -> dict[str, int | None]:
+    """One all-categories Gi* run of the last year and one quarterly emerging run of two years.
+
+    The map's hotspot and trend layers then show something from the first login.
+    """
+    last = as_of - timedelta(days=1)
+    runs: dict[str, int | None] = {}
+    for method, run in (
+        ("gistar", lambda: run_hotspots(session, since=last - timedelta(days=364), until=last,
+                                        actor="demo")),
+        ("emerging", lambda: run_emerging(session, since=last - timedelta(days=2 * 365),
+                                          until=last, step="quarter", actor="demo")),
+    ):  # fmt: skip
+        try:
+            runs[method] = run()["run_id"]
+        except Invalid:  # a tiny demo may have no incidents in the period: no layer, no failure
+            runs[method] = None
+    return runs
 
 
 class _NullBar:

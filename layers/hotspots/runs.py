@@ -3,7 +3,8 @@
 A run is reproducible: its period, category, cell size and false discovery
 rate are stored beside its cells, so a map legend can say what it shows.
 Only significant cells are stored (hot, hot core, cold); the map draws them
-over the village outlines.
+over the village outlines. Emerging-hotspot runs (:mod:`layers.hotspots.trends`)
+share the tables: their cells carry a trend category instead.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from layers.bulk import copy_rows, ewkb
 from layers.db import METRIC_SRID, SRID
 from layers.errors import Invalid, NotFound
 from layers.hotspots.gistar import gi_star_points, hotspot_clusters
+
+#: Cell sizes a run accepts (m): finer cells hold too few incidents, coarser ones blur lanes.
+CELL_RANGE_M = (20.0, 500.0)
 
 
 def incident_points(
@@ -45,18 +49,76 @@ def incident_points(
     return xy[:, 0], xy[:, 1]
 
 
-def study_area(session: Session, village_id: int | None = None) -> shapely.Geometry:
-    """The villages (or one) in the metric CRS: cells outside are neither tested nor neighbours."""
+def study_area(
+    session: Session, village_id: int | None = None, villages: list[int] | None = None
+) -> shapely.Geometry:
+    """The villages (one, a list, or all) in the metric CRS.
+
+    Cells outside are neither tested nor neighbours.
+    """
     wkb = session.execute(
         text(
             f"SELECT ST_AsBinary(ST_Transform(ST_Union(geom), {METRIC_SRID})) FROM village"
-            " WHERE CAST(:v AS int) IS NULL OR id = :v"
+            " WHERE (CAST(:v AS int) IS NULL OR id = :v)"
+            " AND (CAST(:vs AS int[]) IS NULL OR id = ANY(:vs))"
         ),
-        {"v": village_id},
+        {"v": village_id, "vs": None if villages is None else list(villages)},
     ).scalar()
     if wkb is None:
         raise NotFound("没有村界 / no village outlines")
     return shapely.from_wkb(bytes(wkb))
+
+
+def check_params(
+    session: Session,
+    *,
+    since: date,
+    until: date,
+    category: str | None,
+    cell_m: float,
+    alpha: float,
+) -> None:
+    """Refuse a run's parameters with a message for the user (Chinese, then English).
+
+    Raises
+    ------
+    Invalid
+        The period ends before it starts, the cell size is outside
+        :data:`CELL_RANGE_M`, the false discovery rate is not in (0, 1), or the
+        category is not a top-level incident category.
+    """
+    if not isinstance(since, date) or not isinstance(until, date):
+        raise Invalid("日期格式应为 YYYY-MM-DD / dates must be YYYY-MM-DD", "since")
+    if until < since:
+        raise Invalid("结束日期早于开始日期 / the period ends before it starts", "until")
+    lo, hi = CELL_RANGE_M
+    if not (isinstance(cell_m, int | float) and lo <= cell_m <= hi):
+        raise Invalid(
+            f"格网边长应在 {lo:g}–{hi:g} 米之间 / cell size must be {lo:g}–{hi:g} m", "cell_m"
+        )
+    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+        raise Invalid(
+            "显著性水平（错误发现率）应在 0 与 1 之间，如 0.05"
+            " / alpha (false discovery rate) must be between 0 and 1, e.g. 0.05",
+            "alpha",
+        )
+    check_category(session, category)
+
+
+def check_category(session: Session, category: str | None) -> None:
+    """Refuse a category code that is not a top-level incident category (``None`` is all)."""
+    if category is None:
+        return
+    known = session.execute(
+        text("SELECT 1 FROM incident_category WHERE code = :c AND parent_code IS NULL"),
+        {"c": category},
+    ).scalar()
+    if not known:
+        raise Invalid(
+            f"未知的事件大类：{category}（应为 01–08）"
+            f" / unknown incident category {category!r} (use a top-level code, 01–08)",
+            "category",
+        )
 
 
 def run_hotspots(
@@ -84,10 +146,7 @@ def run_hotspots(
     alpha
         False discovery rate (Benjamini–Hochberg).
     """
-    if until < since:
-        raise Invalid("结束日期早于开始日期 / the period ends before it starts", "until")
-    if not 20 <= cell_m <= 500:
-        raise Invalid("格网边长应在 20–500 米之间 / cell size must be 20–500 m", "cell_m")
+    check_params(session, since=since, until=until, category=category, cell_m=cell_m, alpha=alpha)
     x, y = incident_points(session, since, until, category)
     if len(x) == 0:
         raise Invalid("所选时段和类别没有事件 / no incidents in that period and category")
@@ -163,42 +222,155 @@ def run_hotspots(
     return {"run_id": run_id, **summary}
 
 
-def run_features(session: Session, run_id: int | None = None, category: str | None = None) -> dict:
-    """A run's cells as GeoJSON with the run's parameters (the latest run when no id is given)."""
-    run = session.execute(
+def _run_meta(row) -> dict:
+    """What a legend or a list says about a run (no cells, no hotspot details)."""
+    params = row.params or {}
+    summary = row.summary or {}
+    counts = {k: v for k, v in summary.items() if k != "hotspots"}
+    return {
+        "id": row.id,
+        "method": row.method,
+        "category": row.category_code,
+        "category_zh": row.name_zh,
+        "category_en": row.name_en,
+        "period": [row.period_start.isoformat(), row.period_end.isoformat()],
+        "cell_m": params.get("cell_m"),
+        "alpha": params.get("alpha"),
+        "step": params.get("step"),
+        "created": row.created_at.isoformat(timespec="seconds"),
+        "counts": counts,
+    }
+
+
+_RUN_COLUMNS = (
+    "SELECT r.id, r.method, r.category_code, c.name_zh, c.name_en, r.period_start,"
+    " r.period_end, r.params, r.summary, r.created_at FROM hotspot_run r"
+    " LEFT JOIN incident_category c ON c.code = r.category_code"
+)
+
+
+def list_runs(session: Session, method: str | None = None, limit: int = 100) -> list[dict]:
+    """The stored runs, newest first: parameters and counts, no cells.
+
+    Parameters
+    ----------
+    session
+        Open session.
+    method
+        ``'gistar'`` or ``'emerging'``; all when ``None``.
+    limit
+        Most runs returned.
+
+    Returns
+    -------
+    list of dict
+        ``id``, ``method``, ``category`` (code and names), ``period``, ``cell_m``,
+        ``alpha``, ``step`` (emerging runs), ``created``, ``counts``.
+    """
+    rows = session.execute(
         text(
-            "SELECT id, category_code, period_start, period_end, params, summary FROM hotspot_run"
-            " WHERE method = 'gistar' AND (CAST(:id AS int) IS NULL OR id = :id)"
-            " AND (CAST(:id AS int) IS NOT NULL OR CAST(:cat AS text) IS NULL"
-            "      OR category_code = :cat)"
-            " ORDER BY id DESC LIMIT 1"
+            _RUN_COLUMNS + " WHERE CAST(:m AS text) IS NULL OR r.method = :m"
+            " ORDER BY r.id DESC LIMIT :n"
         ),
-        {"id": run_id, "cat": category},
+        {"m": method, "n": limit},
+    ).all()
+    return [_run_meta(r) for r in rows]
+
+
+def latest_run(session: Session, method: str = "gistar", category: str | None = None):
+    """The run a map shows by default: the latest of ``method`` for ``category``.
+
+    With no category the latest all-categories run wins; a single-category run
+    is shown only when no all-categories run exists (its legend names the category).
+    ``None`` when no run of the method is stored.
+    """
+    row = session.execute(
+        text(
+            _RUN_COLUMNS + " WHERE r.method = :m"
+            " AND (CAST(:cat AS text) IS NULL OR r.category_code = :cat)"
+            " ORDER BY (r.category_code IS NULL) DESC, r.id DESC LIMIT 1"
+        ),
+        {"m": method, "cat": category},
     ).one_or_none()
-    if run is None:
-        raise NotFound(run_id)
+    return None if row is None else _run_meta(row)
+
+
+def run_features(
+    session: Session,
+    run_id: int | None = None,
+    category: str | None = None,
+    method: str = "gistar",
+) -> dict:
+    """A run's cells as GeoJSON with the run's parameters.
+
+    Parameters
+    ----------
+    session
+        Open session.
+    run_id
+        The run; default the latest of ``method`` (see :func:`latest_run`).
+    category
+        Top-level category code when no ``run_id`` is given.
+    method
+        ``'gistar'`` or ``'emerging'`` when no ``run_id`` is given.
+
+    Returns
+    -------
+    dict
+        A FeatureCollection with ``run`` (the parameters; ``None`` and ``empty``
+        true when no run of the method is stored yet). Gi* cells carry ``count``,
+        ``z``, ``q`` and ``class`` (hot, hot_core, cold); emerging cells ``count``,
+        ``trend_z``, ``trend_p`` and ``class`` (their trend category).
+
+    Raises
+    ------
+    NotFound
+        ``run_id`` was given and no such run exists.
+    """
+    if run_id is not None:
+        row = session.execute(
+            text(_RUN_COLUMNS + " WHERE r.id = :id"), {"id": run_id}
+        ).one_or_none()
+        if row is None:
+            raise NotFound(f"热点分析结果 #{run_id} 不存在 / hotspot run #{run_id} does not exist")
+        run = {**_run_meta(row), "params": row.params, "summary": row.summary}
+    else:
+        run = latest_run(session, method, category)
+        if run is None:
+            return {
+                "type": "FeatureCollection",
+                "run": None,
+                "empty": True,
+                "message": "尚未保存热点分析结果 / no hotspot run is stored yet",
+                "features": [],
+            }
+        row = session.execute(text(_RUN_COLUMNS + " WHERE r.id = :id"), {"id": run["id"]}).one()
+        run = {**run, "params": row.params, "summary": row.summary}
     cells = session.execute(
         text(
             "SELECT ST_AsGeoJSON(geom, 7), value, z, p, class FROM hotspot_cell"
             " WHERE run_id = :r ORDER BY id"
         ),
-        {"r": run.id},
+        {"r": run["id"]},
     ).all()
+    if run["method"] == "emerging":
+        props = [
+            {
+                "count": v,
+                "trend_z": None if z is None else round(z, 2),
+                "trend_p": None if p is None else round(p, 4),
+                "class": k,
+            }
+            for _g, v, z, p, k in cells
+        ]
+    else:
+        props = [{"count": v, "z": round(z, 2), "q": q, "class": k} for _g, v, z, q, k in cells]
     return {
         "type": "FeatureCollection",
-        "run": {
-            "id": run.id,
-            "category": run.category_code,
-            "period": [run.period_start.isoformat(), run.period_end.isoformat()],
-            "params": run.params,
-            "summary": run.summary,
-        },
+        "run": run,
+        "empty": False,
         "features": [
-            {
-                "type": "Feature",
-                "geometry": json.loads(g),
-                "properties": {"count": v, "z": round(z, 2), "q": q, "class": k},
-            }
-            for g, v, z, q, k in cells
+            {"type": "Feature", "geometry": json.loads(c[0]), "properties": pr}
+            for c, pr in zip(cells, props, strict=True)
         ],
     }

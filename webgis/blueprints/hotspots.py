@@ -1,22 +1,236 @@
-"""Hotspot APIs: the stored Gi* runs, town-wide aggregates without incidents or persons."""
+"""Hotspot APIs: stored Gi* and emerging-hotspot runs, and the heat layer.
+
+All of it is aggregates (cells, counts, density levels), never an incident or a
+person; it is open to those who see incidents or patrol. The legend texts the
+map pages show are built here too, so the API and the pages say the same.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date
 
-from layers.hotspots.runs import run_features
+from flask import Blueprint, abort, jsonify, request
+from sqlalchemy import text
+
+from layers.accounts.access import Scope, apply_scope
+from layers.errors import Invalid, NotFound
+from layers.hotspots.heat import heat_raster
+from layers.hotspots.runs import check_category, list_runs, run_features
 from webgis.auth import principal
 from webgis.db import session
+from webgis.errors import answer
+from webgis.i18n import current_language, translate
 
 bp = Blueprint("hotspots", __name__)
+
+METHODS = ("gistar", "emerging")
+
+#: Colours of the Gi* classes on the maps (hot core darker: the cells that hold
+#: many incidents themselves, not only their neighbours).
+HOT_COLOURS = {"hot_core": "#a61e4d", "hot": "#f76707"}
+
+#: Colours of the emerging-hotspot categories (hot ones; cold cells are not drawn).
+TREND_COLOURS = {
+    "new": "#e8590c",
+    "consecutive": "#f59f00",
+    "intensifying": "#c92a2a",
+    "persistent": "#862e9c",
+    "diminishing": "#1971c2",
+    "sporadic": "#66a80f",
+    "oscillating": "#0c8599",
+    "historical": "#868e96",
+}
+
+#: Colours of heat levels 1–5 (level 0 is clear), light to dark.
+HEAT_COLOURS = ("#ffe8a1", "#ffc078", "#ff922b", "#f03e3e", "#a61e4d")
+
+
+def _allowed():
+    p = principal()
+    if p is None or (p.scope("incident").empty and p.scope("track").empty):
+        abort(403)
+    return p
+
+
+def _method(value: str | None) -> str:
+    value = value or "gistar"
+    if value not in METHODS:
+        raise Invalid(
+            f"分析方法应为 gistar 或 emerging，而不是 {value!r}"
+            f" / method must be gistar or emerging, not {value!r}",
+            "method",
+        )
+    return value
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise Invalid(
+            f"参数 {name} 应为整数，而不是 {raw!r} / {name} must be a whole number, not {raw!r}",
+            name,
+        ) from None
+
+
+def _float_arg(name: str, default: float) -> float:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise Invalid(
+            f"参数 {name} 应为数字，而不是 {raw!r} / {name} must be a number, not {raw!r}", name
+        ) from None
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(
+            f"日期 {name} 应为 YYYY-MM-DD，而不是 {raw!r} / {name} must be YYYY-MM-DD, not {raw!r}",
+            name,
+        ) from None
+
+
+def _category_arg(db) -> str | None:
+    raw = request.args.get("category") or None
+    check_category(db, raw)
+    return raw
+
+
+@bp.get("/api/hotspots/runs")
+def runs():
+    """The stored runs, newest first: method, period, category, cell size, alpha, counts."""
+    _allowed()
+    method = request.args.get("method")
+    return jsonify(runs=list_runs(session(), _method(method) if method else None))
 
 
 @bp.get("/api/hotspots")
 def hotspots():
-    """The latest (or a given) Gi* run: town-wide aggregates, for those who see incidents
-    or patrol; no incident or person is in them."""
-    p = principal()
-    if p.scope("incident").empty and p.scope("track").empty:
-        abort(403)
-    run = request.args.get("run", type=int)
-    return jsonify(run_features(session(), run, request.args.get("category") or None))
+    """A stored run's cells: ``?run=ID``, or the latest of ``?method=`` (gistar, emerging).
+
+    The latest Gi* run is the latest all-categories one unless ``?category=`` asks
+    for one. With no run stored yet the answer is an empty collection with
+    ``empty: true`` and a message, not an error.
+    """
+    _allowed()
+    db = session()
+    run = _int_arg("run")
+    method = _method(request.args.get("method"))
+    category = _category_arg(db)
+    try:
+        return jsonify(run_features(db, run, category, method))
+    except NotFound as exc:
+        return answer(404, str(exc))
+
+
+@bp.get("/api/hotspots/heat")
+def heat():
+    """Kernel density of the incidents in the user's villages as a small raster of levels.
+
+    ``?since=&until=`` (default: the year up to the last incident), ``?category=``,
+    ``?bandwidth=`` (m, default 100), ``?pixel=`` (m, default 25). The density
+    counts every incident of those villages (row-level security is widened to them
+    for this computation); only levels leave, never an incident.
+    """
+    p = _allowed()
+    db = session()
+    since, until = _date_arg("since"), _date_arg("until")
+    category = _category_arg(db)
+    bandwidth = _float_arg("bandwidth", 100.0)
+    pixel = _float_arg("pixel", 25.0)
+    villages = visible_villages(db, p)
+    with _reading_incidents_of(db, p, villages):
+        out = heat_raster(
+            db,
+            villages,
+            since=since,
+            until=until,
+            category=category,
+            bandwidth_m=bandwidth,
+            pixel_m=pixel,
+        )
+    return jsonify({**out, "colours": list(HEAT_COLOURS)})
+
+
+def visible_villages(db, p) -> list[int] | None:
+    """Ids of the villages a user sees incidents or tracks in (``None``: all of them)."""
+    scope = p.scope("incident") | p.scope("track")
+    if scope.all:
+        return None
+    rows = db.execute(
+        text(
+            "SELECT id FROM village WHERE id = ANY(:v)"
+            " UNION SELECT village_id FROM grid WHERE id = ANY(:g) AND village_id IS NOT NULL"
+            " UNION SELECT village_id FROM captain_area WHERE id = ANY(:a) ORDER BY 1"
+        ),
+        {"v": sorted(scope.villages), "g": sorted(scope.grids), "a": sorted(scope.areas)},
+    ).all()
+    return [r[0] for r in rows]
+
+
+@contextmanager
+def _reading_incidents_of(db, p, villages: list[int] | None) -> Iterator[None]:
+    """Let one density computation read every incident of the villages, then restore the scope.
+
+    A grid team or a patrol may not read each incident of its village, but the
+    heat of the village is an aggregate they may see, like the hotspot cells.
+    """
+    widened = Scope(all=True) if villages is None else Scope(villages=frozenset(villages))
+    apply_scope(db.connection(), replace(p, scopes={**p.scopes, "incident": widened}))
+    try:
+        yield
+    finally:
+        apply_scope(db.connection(), p)
+
+
+# -- legends: what the map pages say about the run they show -------------------------------
+
+
+def run_label(run: dict | None) -> str | None:
+    """One line naming a run's period, category, cell size and step, in the page language."""
+    if run is None:
+        return None
+    en = current_language() == "en"
+    if run["category"] is None:
+        category = translate("hotspot.category.all")
+    else:
+        category = (run["category_en"] if en else run["category_zh"]) or run["category"]
+    parts = [
+        f"{translate('hotspot.period')} {run['period'][0]} – {run['period'][1]}",
+        f"{translate('hotspot.category')} {category}",
+        f"{translate('hotspot.cell')} {run['cell_m']:g} {translate('hotspot.metres')}",
+    ]
+    if run.get("step"):
+        parts.append(f"{translate('hotspot.step')} {translate('hotspot.step.' + run['step'])}")
+    return " · ".join(parts)
+
+
+def legend_keys() -> tuple[str, ...]:
+    """The i18n keys the hotspot scripts need on a map page."""
+    return (
+        "hotspot.hot",
+        "hotspot.hot_core",
+        "hotspot.cold",
+        "hotspot.count",
+        "hotspot.trend_z",
+        "hotspot.none",
+        "hotspot.heat",
+        "hotspot.heat.none",
+        "hotspot.heat.unit",
+        "hotspot.emerging",
+        *(f"hotspot.trend.{c}" for c in TREND_COLOURS),
+    )

@@ -7,8 +7,6 @@ fetches and draws them, building every label with ``textContent``.
 
 from __future__ import annotations
 
-import contextlib
-
 import folium
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlalchemy import text
@@ -16,11 +14,17 @@ from sqlalchemy import text
 from layers.accounts.access import EDITOR_ROLES
 from layers.boundaries.editing import SIZE_RULES
 from layers.boundaries.queries import area_info, grid_board
-from layers.errors import NotFound
-from layers.hotspots.runs import run_features
+from layers.hotspots.runs import latest_run, run_features
 from layers.incidents.queries import parse_bbox
 from layers.patrol.queries import checkpoint_features, route_features, track_features
 from webgis.auth import principal
+from webgis.blueprints.hotspots import (
+    HEAT_COLOURS,
+    HOT_COLOURS,
+    TREND_COLOURS,
+    legend_keys,
+    run_label,
+)
 from webgis.db import session
 from webgis.i18n import current_language, translate
 from webgis.maps.pages import Handle, Plugins, base_layers, new_map, render_map, safe_popup
@@ -208,18 +212,51 @@ def incidents():
     )
 
 
+def _hotspot_legend() -> dict | None:
+    """The runs a map's hotspot layers show, for its legend; ``None`` for users who may not."""
+    p = principal()
+    if p.scope("incident").empty and p.scope("track").empty:
+        return None
+    db = session()
+    gistar, emerging = latest_run(db, "gistar"), latest_run(db, "emerging")
+    found = (emerging or {}).get("counts", {}).get("categories", {})
+    return {
+        "gistar": gistar,
+        "gistar_label": run_label(gistar),
+        "emerging": emerging,
+        "emerging_label": run_label(emerging),
+        "hot_colours": HOT_COLOURS,
+        "trends": [(c, colour, found.get(c, 0)) for c, colour in TREND_COLOURS.items()],
+        "heat_colours": HEAT_COLOURS,
+    }
+
+
 @bp.get("/map/patrol")
 def patrol():
     m = _map()
     layers = base_layers(m, translate, captains=False)
+    legend = _hotspot_legend()
     config = {
         "bounds": _bounds(_area_scope()),
         "lang": current_language(),
         "t": _strings(
-            *_COMMON, "patrol.routes", "patrol.checkpoints", "patrol.hotspots", "patrol.tracks"
+            *_COMMON,
+            "patrol.routes",
+            "patrol.checkpoints",
+            "patrol.hotspots",
+            "patrol.tracks",
+            *legend_keys(),
         ),
+        "hotspots": None
+        if legend is None
+        else {
+            "hot": HOT_COLOURS,
+            "trends": TREND_COLOURS,
+            "heat": HEAT_COLOURS,
+            "emerging": (legend["emerging"] or {}).get("id"),
+        },
     }
-    return _page("map_patrol.html", m, layers, config)
+    return _page("map_patrol.html", m, layers, config, hotspot_legend=legend)
 
 
 @bp.get("/grids/<code>")
@@ -258,13 +295,17 @@ def patrol_layers():
     bbox = parse_bbox(request.args.get("bbox"))
     db = session()
     routes = route_features(db, p, bbox=bbox)
-    hotspots = {"type": "FeatureCollection", "features": []}
+    hotspots = {"type": "FeatureCollection", "run": None, "features": []}
     if not (p.scope("incident").empty and p.scope("track").empty):
-        with contextlib.suppress(NotFound):  # no run yet: an empty layer
-            run = run_features(db)
-            hotspots["features"] = [
-                f for f in run["features"] if f["properties"]["class"].startswith("hot")
-            ][:PATROL_LIMIT]
+        # The latest all-categories Gi* run (an empty layer when none is stored);
+        # the legend's facts travel with it. Cold cells matter little to a patrol.
+        run = run_features(db)
+        if run["run"] is not None:
+            meta = {k: v for k, v in run["run"].items() if k not in ("params", "summary")}
+            hotspots["run"] = {**meta, "label": run_label(meta)}
+        hotspots["features"] = [
+            f for f in run["features"] if f["properties"]["class"].startswith("hot")
+        ][:PATROL_LIMIT]
     return jsonify(
         routes=routes,
         checkpoints=checkpoint_features(routes),
