@@ -213,3 +213,4 @@ def test_the_menu_links_the_patrol_pages_for_those_who_see_tracks(signed_in, use
     page = signed_in(user).get("/").get_data(as_text=True)
     assert ('href="/patrol/coverage"' in page) is shown
     assert ('href="/patrol/week-plans"' in page) is shown
+    assert ('href="/patrol/routes"' in page) is shown
