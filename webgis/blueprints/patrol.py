@@ -17,6 +17,7 @@ from flask import (
     Response,
     abort,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -176,29 +177,25 @@ def _week_input(data: Mapping) -> dict:
     return out
 
 
-def _planner_village(db, area: str):
-    """The signed-in planner and village ``area``, or the answer refusing them.
+def _planning(data: Mapping, parse) -> tuple[dict, object, object]:
+    """The checked inputs, the planner and the village of a planning request.
 
-    403 for those who do not plan, 404 for an unknown village, 403 for a
+    Refused with 403 for those who do not plan (before their input is read),
+    400 for bad input (``parse``), 404 for an unknown village and 403 for a
     village outside the planner's areas (:func:`may_plan`).
     """
     p = principal()
     if p is None or not p.roles & PLANNER_ROLES:
         abort(403)
+    args = parse(data)
     try:
-        village = village_by_code(db, area)
+        village = village_by_code(session(), args["area"])
     except NotFound as exc:
-        return p, None, answer(404, str(exc), field="area")
-    if not may_plan(db, p, village.id):
-        return (
-            p,
-            None,
-            answer(
-                403,
-                f"您无权为 {village.name} 安排巡逻 / you may not plan patrols for {village.code}",
-            ),
-        )
-    return p, village, None
+        abort(make_response(answer(404, str(exc), field="area")))
+    if not may_plan(session(), p, village.id):
+        message = f"您无权为 {village.name} 安排巡逻 / you may not plan patrols for {village.code}"
+        abort(make_response(answer(403, message)))
+    return args, p, village
 
 
 @contextmanager
@@ -218,16 +215,10 @@ def _village_incidents(db, p, village_id: int) -> Iterator[None]:
         apply_scope(db.connection(), p)
 
 
-def _plan(data: Mapping):
-    """Plan a week as the signed-in user: 403 for non-planners, 400, 404 (unknown village)."""
-    p = principal()
-    if p is None or not p.roles & PLANNER_ROLES:
-        abort(403)
-    args = _week_input(data)
+def _plan(data: Mapping) -> dict:
+    """Plan a week as the signed-in user (refusals as in :func:`_planning`)."""
+    args, p, village = _planning(data, _week_input)
     db = session()
-    p, village, refused = _planner_village(db, args["area"])
-    if refused is not None:
-        return None, refused
     with _village_incidents(db, p, village.id):
         plan = plan_week(
             db,
@@ -241,7 +232,7 @@ def _plan(data: Mapping):
             actor_user_id=p.user_id,
         )
     db.commit()
-    return plan, None
+    return plan
 
 
 @bp.get("/api/patrol/week-plans")
@@ -255,9 +246,7 @@ def week_plan_create():
     data = json_body()
     if not isinstance(data, dict):
         raise Invalid("请提交 JSON 对象 / send a JSON object")
-    plan, refused = _plan(data)
-    if refused is not None:
-        return refused
+    plan = _plan(data)
     response = jsonify(plan)
     response.status_code = 201
     response.headers["Location"] = url_for("patrol.week_plan_one", plan_id=plan["id"])
@@ -290,9 +279,7 @@ def week_plans_page():
 @bp.post("/patrol/week-plans")
 def week_plan_form():
     _needs_patrol_scope()
-    plan, refused = _plan(request.form)
-    if refused is not None:
-        return refused
+    plan = _plan(request.form)
     return redirect(url_for("patrol.week_plan_page", plan_id=plan["id"]), code=303)
 
 
@@ -372,16 +359,10 @@ def _route_input(data: Mapping) -> dict:
     return out
 
 
-def _plan_one(data: Mapping):
-    """Plan one route as the signed-in user: 403 for non-planners, 400, 404 (unknown village)."""
-    p = principal()
-    if p is None or not p.roles & PLANNER_ROLES:
-        abort(403)
-    args = _route_input(data)
+def _plan_one(data: Mapping) -> dict:
+    """Plan one route as the signed-in user (refusals as in :func:`_planning`)."""
+    args, p, village = _planning(data, _route_input)
     db = session()
-    p, village, refused = _planner_village(db, args["area"])
-    if refused is not None:
-        return None, refused
     try:
         with _village_incidents(db, p, village.id):
             route = plan_route(
@@ -402,7 +383,7 @@ def _plan_one(data: Mapping):
         # The village exists (checked above): what was not found is the grid asked for.
         raise Invalid(str(exc), "grid") from exc
     db.commit()
-    return route, None
+    return route
 
 
 @bp.post("/api/patrol/routes")
@@ -412,9 +393,7 @@ def route_create():
     data = json_body()
     if not isinstance(data, dict):
         raise Invalid("请提交 JSON 对象 / send a JSON object")
-    route, refused = _plan_one(data)
-    if refused is not None:
-        return refused
+    route = _plan_one(data)
     page = url_for("patrol.route_page", route_id=route["route_id"])
     response = jsonify({**route, "page": page})
     response.status_code = 201
@@ -436,9 +415,7 @@ def routes_page():
 @bp.post("/patrol/routes")
 def route_form():
     _needs_patrol_scope()
-    route, refused = _plan_one(request.form)
-    if refused is not None:
-        return refused
+    route = _plan_one(request.form)
     return redirect(url_for("patrol.route_page", route_id=route["route_id"]), code=303)
 
 
