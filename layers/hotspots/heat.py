@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from layers.db import METRIC_SRID, SRID
 from layers.errors import Invalid
 from layers.hotspots.kde import kernel_density
-from layers.hotspots.runs import check_params, study_area
+from layers.hotspots.runs import check_params, incident_points, study_area
 
 #: Colour levels of the layer; level 0 is left transparent.
 LEVELS = 5
@@ -105,7 +105,7 @@ def heat_raster(
         since = until - timedelta(days=DEFAULT_DAYS - 1)
     check_params(session, since=since, until=until, category=category, cell_m=75.0, alpha=0.05)
     area = study_area(session, villages=villages)
-    x, y = _points(session, villages, since, until, category)
+    x, y = incident_points(session, since, until, category, villages)
 
     # Pixels aligned with longitude/latitude over the area's bounds.
     to_metric = Transformer.from_crs(SRID, METRIC_SRID, always_xy=True)
@@ -160,19 +160,3 @@ def heat_raster(
         "pixel_m": round(pixel_m, 1),
         "empty": breaks is None,
     }
-
-
-def _points(
-    session: Session, villages: list[int] | None, since: date, until: date, category: str | None
-) -> tuple[np.ndarray, np.ndarray]:
-    rows = session.execute(
-        text(
-            f"SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(geom, {METRIC_SRID}) AS p"
-            " FROM incident WHERE reported_at >= :since AND reported_at < :until"
-            " AND (CAST(:cat AS text) IS NULL OR left(category_code, 2) = :cat)"
-            " AND (CAST(:vs AS int[]) IS NULL OR village_id = ANY(:vs))) t"
-        ),
-        {"since": since, "until": until + timedelta(days=1), "cat": category, "vs": villages},
-    ).all()
-    xy = np.array(rows, dtype=float).reshape(-1, 2)
-    return xy[:, 0], xy[:, 1]

@@ -33,17 +33,20 @@ def incident_points(
     since: date,
     until: date,
     category: str | None = None,
-    village_id: int | None = None,
+    villages: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Metric coordinates of the incidents reported in ``[since, until]`` (by top category)."""
+    """Metric coordinates of the incidents reported in ``[since, until]``.
+
+    Optionally of one top-level ``category`` and within some ``villages`` (ids).
+    """
     rows = session.execute(
         text(
             f"SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(geom, {METRIC_SRID}) AS p"
             " FROM incident WHERE reported_at >= :since AND reported_at < :until"
             " AND (CAST(:cat AS text) IS NULL OR left(category_code, 2) = :cat)"
-            " AND (CAST(:v AS int) IS NULL OR village_id = :v)) t"
+            " AND (CAST(:vs AS int[]) IS NULL OR village_id = ANY(:vs))) t"
         ),
-        {"since": since, "until": until + timedelta(days=1), "cat": category, "v": village_id},
+        {"since": since, "until": until + timedelta(days=1), "cat": category, "vs": villages},
     ).all()
     xy = np.array(rows, dtype=float).reshape(-1, 2)
     return xy[:, 0], xy[:, 1]
@@ -182,21 +185,68 @@ def run_hotspots(
         "fdr": "benjamini-hochberg",
         "neighbourhood": "queen",
     }
+    klass = np.where(cells["core"].to_numpy(), "hot_core", cells["klass"].to_numpy())
+    run_id = store_run(
+        session,
+        "gistar",
+        category,
+        (since, until),
+        params,
+        summary,
+        cells.assign(value=cells["count"], p=cells["q"], klass=klass)[
+            ["geometry", "value", "z", "p", "klass"]
+        ],
+        actor,
+    )
+    return {"run_id": run_id, **summary}
+
+
+def store_run(
+    session: Session,
+    method: str,
+    category: str | None,
+    period: tuple[date, date],
+    params: dict,
+    summary: dict,
+    cells: gpd.GeoDataFrame,
+    actor: str,
+) -> int:
+    """Store a run, its cells and an audit entry; returns the run's id.
+
+    Parameters
+    ----------
+    session
+        Open session; the caller commits.
+    method
+        ``'gistar'`` or ``'emerging'``.
+    category, period, params, summary
+        What the run was asked and what it found (kept beside its cells for
+        the legend).
+    cells
+        In EPSG:4490, with columns ``value`` (incidents), ``z``, ``p`` and
+        ``klass`` (the class or trend category stored per cell).
+    actor
+        Who ran it, for the audit log.
+
+    Returns
+    -------
+    int
+    """
     run_id = session.execute(
         text(
             "INSERT INTO hotspot_run (method, category_code, period_start, period_end, params,"
-            " summary) VALUES ('gistar', :cat, :since, :until, CAST(:p AS jsonb),"
+            " summary) VALUES (:m, :cat, :since, :until, CAST(:p AS jsonb),"
             " CAST(:s AS jsonb)) RETURNING id"
         ),
         {
+            "m": method,
             "cat": category,
-            "since": since,
-            "until": until,
+            "since": period[0],
+            "until": period[1],
             "p": json.dumps(params),
             "s": json.dumps(summary, ensure_ascii=False),
         },
     ).scalar_one()
-    klass = np.where(cells["core"].to_numpy(), "hot_core", cells["klass"].to_numpy())
     copy_rows(
         session,
         "hotspot_cell",
@@ -204,10 +254,10 @@ def run_hotspots(
         zip(
             [run_id] * len(cells),
             ewkb(cells.geometry),
-            cells["count"],
+            cells["value"],
             cells["z"],
-            cells["q"],
-            klass,
+            cells["p"],
+            cells["klass"],
             strict=True,
         ),
     )
@@ -217,9 +267,9 @@ def run_hotspots(
         actor_name=actor,
         object_type="hotspot_run",
         object_id=run_id,
-        detail={"category": category},
+        detail={"method": method, "category": category, "step": params.get("step")},
     )
-    return {"run_id": run_id, **summary}
+    return run_id
 
 
 def _run_meta(row) -> dict:

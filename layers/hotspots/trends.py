@@ -9,7 +9,6 @@ parameters (step, cell size, false discovery rate), so a legend can say what it 
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import numpy as np
@@ -17,13 +16,11 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from layers.accounts import audit
-from layers.bulk import copy_rows, ewkb
 from layers.db import METRIC_SRID, SRID
 from layers.errors import Invalid
 from layers.hotspots.emerging import CATEGORIES, emerging_hotspots
 from layers.hotspots.grid import CellGrid
-from layers.hotspots.runs import check_params, study_area
+from layers.hotspots.runs import check_params, store_run, study_area
 
 #: Time steps a run may use, and their length. A township's few thousand incidents a
 #: year leave most 75 m cells empty in a month; quarters give the trends enough to go on
@@ -184,41 +181,17 @@ def run_emerging(
         "trend": "mann-kendall",
         "neighbourhood": "queen",
     }
-    run_id = session.execute(
-        text(
-            "INSERT INTO hotspot_run (method, category_code, period_start, period_end, params,"
-            " summary) VALUES ('emerging', :cat, :since, :until, CAST(:p AS jsonb),"
-            " CAST(:s AS jsonb)) RETURNING id"
-        ),
-        {
-            "cat": category,
-            "since": edges[0],
-            "until": until,
-            "p": json.dumps(params),
-            "s": json.dumps(summary),
-        },
-    ).scalar_one()
-    copy_rows(
+    run_id = store_run(
         session,
-        "hotspot_cell",
-        ("run_id", "geom", "value", "z", "p", "class"),
-        zip(
-            [run_id] * len(cells),
-            ewkb(cells.geometry),
-            cells["count"],
-            cells["trend_z"],
-            cells["trend_p"],
-            cells["category"],
-            strict=True,
-        ),
-    )
-    audit.record(
-        session,
-        "hotspots.run",
-        actor_name=actor,
-        object_type="hotspot_run",
-        object_id=run_id,
-        detail={"method": "emerging", "category": category, "step": step},
+        "emerging",
+        category,
+        (edges[0], until),
+        params,
+        summary,
+        cells.assign(value=cells["count"], z=cells["trend_z"], p=cells["trend_p"]).rename(
+            columns={"category": "klass"}
+        )[["geometry", "value", "z", "p", "klass"]],
+        actor,
     )
     return {
         "run_id": run_id,

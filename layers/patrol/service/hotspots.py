@@ -31,7 +31,7 @@ def _hotspots(session: Session, v):
     if latest is None:
         return None
     since = latest - timedelta(days=HOTSPOT_WINDOW_DAYS)
-    x, y = incident_points(session, since, latest, village_id=v.id)
+    x, y = incident_points(session, since, latest, villages=[v.id])
     if len(x) == 0:
         return None
     result = gi_star_points(x, y, cell_m=50.0, area=shapely.from_wkb(bytes(v.metric)))
