@@ -28,7 +28,11 @@ with whole routes as the pure strategies.
    stops, so the feasible stop sets are few (≈100 for 60 minutes, ≈10,000 for
    2 hours among 20 hotspots): :func:`~layers.patrol.orienteering.enumerate_tours`
    lists them all with their shortest tours. Only when there are too many
-   (many short stops) is a pool sampled with the orienteering search instead.
+   (many short stops) is a pool built instead: the best route and a few noisy
+   re-solves of the orienteering search, grown by local moves on their stop
+   order (remove a stop, insert one at its cheapest place, swap one for
+   another) into a few thousand stop sets, each within the budget by the
+   order it was built with. No proof is drawn from such a pool.
 2. **Targets** (unless given): the security-game coverage over all feasible
    routes — the mixed strategy minimising the largest uncovered risk
    max_t p_t·(1 − c_t) with the mean prize kept (a linear programme); among

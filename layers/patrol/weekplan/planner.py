@@ -20,7 +20,7 @@ from layers.patrol.errors import PatrolInputError
 from layers.patrol.orienteering import enumerate_tours
 from layers.patrol.weekplan.bounds import _overlap_bound, _qp_bound
 from layers.patrol.weekplan.plan import WeekPlan
-from layers.patrol.weekplan.routes import _route_of, _sampled_pool
+from layers.patrol.weekplan.routes import _local_pool, _route_of, _sampled_pool
 from layers.patrol.weekplan.schedule import _finish
 from layers.patrol.weekplan.search import _improve
 from layers.patrol.weekplan.selection import _select
@@ -31,6 +31,10 @@ from layers.patrol.weekplan.targets import _ranges, _ssg_coverage
 DEFAULT_WINDOWS: tuple[tuple[int, int], ...] = ((6 * 60, 10 * 60), (15 * 60, 20 * 60))
 #: Routes (those of most prize) the selection's integer programme chooses from.
 MILP_ROUTES = 1000
+#: Routes of most prize through each hotspot added to the integer programme's.
+MILP_PER_STOP = 10
+#: Sets of at least this share of the best route's prize are expanded by the local pool.
+POOL_HIGH = 0.9
 
 
 def week_plan(
@@ -47,8 +51,10 @@ def week_plan(
     max_overlap: float = 0.5,
     freq_tol: float = 0.1,
     max_repeat: int | None = None,
-    pool_size: int = 30,
+    pool_size: int = 3,
     noise: float = 0.25,
+    pool_sets: int = 3000,
+    pool_cpu_s: float = 2.0,
     seed: int = 0,
     max_iter: int = 200,
     max_routes: int = 200_000,
@@ -83,7 +89,14 @@ def week_plan(
         what the overlap costs).
     pool_size, noise, max_iter
         Sampled pool (only when the feasible routes are too many to list):
-        routes planned, log-normal prize noise, search rounds per route.
+        routes planned by the orienteering search (the best one and noisy
+        re-solves), log-normal prize noise, search rounds per route.
+    pool_sets, pool_cpu_s
+        The sampled routes are grown by local moves on their stop order
+        (:func:`~layers.patrol.weekplan.routes._local_pool`) into at most
+        ``pool_sets`` stop sets within the budget; ``pool_cpu_s`` CPU seconds
+        is a safety stop (a few thousand sets take a fraction of it, and the
+        pool, hence the plan, is the same for a seed while it is not reached).
     seed : int
         Varies the search, the order of the days and the start times.
     max_routes : int
@@ -111,6 +124,7 @@ def week_plan(
     service = np.r_[0.0, np.broadcast_to(np.asarray(stop_min, dtype=float) * 60.0, (k,))]
     budget_s = budget_min * 60.0
     listed = enumerate_tours(dist_s, service, budget_s, max_sets=max_routes)
+    known: dict[tuple[int, ...], list[int]] = {}
     if listed is not None and len(listed.time_s):
         members = listed.members
         exhaustive = True
@@ -120,9 +134,22 @@ def week_plan(
                          common, optimal=True)  # fmt: skip
     else:
         best = budget_route(stops, None, None, None, p, seed=seed, **common)
-        members = _sampled_pool(stops, p, best, common, pool_size, noise, max_iter, seed, rng)
+        noisy = _sampled_pool(stops, p, best, common, pool_size, noise, max_iter, seed, rng)
+        # Noisy re-solves alone give a few similar routes; local moves on their
+        # orders grow them into thousands of sets, each within the budget.
+        # Kept: the useful band below; expanded: sets near the best.
+        keep = best.prize * (1 - n_routes * (1 - min_prize_share))
+        high = POOL_HIGH * best.prize
+        members, orders = _local_pool(dist_s, service, budget_s, p, noisy, keep, high, rng,
+                                      pool_sets, pool_cpu_s)  # fmt: skip
         exhaustive = False
         prizes = members @ p
+        known = {tuple(sorted(order)): order for order in orders}
+        if len(prizes) and prizes.max() > best.prize + 1e-9:
+            # A local move beat the search: the deterministic plan walks that set.
+            top = int(np.argmax(prizes))
+            best = _route_of(stops, np.flatnonzero(members[top]), p, dist_s, service, budget_s,
+                             common, order=orders[top])  # fmt: skip
     best_prize = max(best.prize, float(prizes.max()) if len(prizes) else 0.0)
     floor = min_prize_share * n_routes * best_prize
     if best_prize <= 0 or not len(members):
@@ -149,7 +176,12 @@ def week_plan(
     cap = n_routes if max_repeat is None else int(max_repeat)
     # The integer programme gets the routes of most prize (HiGHS needs seconds
     # for 10,000 of them); its infeasibility proves something only over all.
-    pick = np.sort(np.argsort(-prizes, kind="stable")[:MILP_ROUTES])
+    rank = np.argsort(-prizes, kind="stable")
+    pick = rank[:MILP_ROUTES]
+    # The targets come from all routes: the best few through each hotspot
+    # with a target join in, or a hotspot the top routes miss cannot get its visits.
+    extra = [rank[a[rank, t] > 0][:MILP_PER_STOP] for t in np.flatnonzero(low + ambiguous > 0)]
+    pick = np.unique(np.concatenate([pick, *extra]).astype(int))
     counts, target, status = _select(a[pick], prizes[pick], n_routes, floor, low, ambiguous,
                                      frac, freq_tol, cap)  # fmt: skip
     if status == "infeasible" and len(pick) < len(prizes):
@@ -186,7 +218,8 @@ def week_plan(
         key = tuple(np.flatnonzero(row).tolist())
         copies[key] = copies.get(key, 0) + 1
         if key not in first:
-            first[key] = _route_of(stops, np.array(key), p, dist_s, service, budget_s, common)
+            first[key] = _route_of(stops, np.array(key), p, dist_s, service, budget_s, common,
+                                   order=known.get(key))  # fmt: skip
             routes.append(first[key])
         elif copies[key] % 2 == 0:
             # The same stops again: every other copy walks them the other way round
