@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -11,10 +14,15 @@ from webgis.pgcluster import Cluster
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path / "pg")
+def cluster():
+    # Not under pytest's tmp_path: every pytest process that starts resets
+    # /tmp/pytest-of-<user> to mode 0700, which locks out a cluster running as
+    # postgres while another pytest (a second checkout, a helper) starts.
+    root = Path(tempfile.mkdtemp(prefix="wangge-pgtest-"))
+    c = Cluster(root / "pg")
     yield c
     c.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_create_start_stop_restart_keeps_data(cluster):
