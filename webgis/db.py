@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from layers.accounts.access import apply_scope
+from layers.accounts.access import Principal, Scope, apply_scope
 from layers.db import make_engine
 
 
@@ -49,3 +53,20 @@ def _close_session(exc: BaseException | None) -> None:
         if exc is not None:
             s.rollback()
         s.close()
+
+
+@contextmanager
+def reading_incidents_of(p: Principal, villages: Iterable[int] | None) -> Iterator[None]:
+    """Let one aggregate read every incident of ``villages`` (``None``: all), then restore.
+
+    Hotspot cells, heat levels and patrol stops are aggregates a grid team or a
+    patrol may see, computed from incidents they may not each read: row-level
+    security is widened for the computation inside the block only.
+    """
+    extra = Scope(all=True) if villages is None else Scope(villages=frozenset(villages))
+    widened = replace(p, scopes={**p.scopes, "incident": p.scope("incident") | extra})
+    apply_scope(session().connection(), widened)
+    try:
+        yield
+    finally:
+        apply_scope(session().connection(), p)

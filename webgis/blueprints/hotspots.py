@@ -7,20 +7,16 @@ map pages show are built here too, so the API and the pages say the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date
 
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy import text
 
-from layers.accounts.access import Scope, apply_scope
 from layers.errors import Invalid, NotFound
 from layers.hotspots.heat import heat_raster
 from layers.hotspots.runs import check_category, list_runs, run_features
 from webgis.auth import principal
-from webgis.db import session
+from webgis.db import reading_incidents_of, session
 from webgis.errors import answer
 from webgis.i18n import current_language, translate
 
@@ -66,41 +62,25 @@ def _method(value: str | None) -> str:
     return value
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise Invalid(
-            f"参数 {name} 应为整数，而不是 {raw!r} / {name} must be a whole number, not {raw!r}",
-            name,
-        ) from None
+#: How each kind of query parameter is read, and what it should look like (zh, en).
+_KINDS = {
+    int: (int, "整数", "a whole number"),
+    float: (float, "数字", "a number"),
+    date: (date.fromisoformat, "日期 YYYY-MM-DD", "a date YYYY-MM-DD"),
+}
 
 
-def _float_arg(name: str, default: float) -> float:
+def _arg(name: str, kind: type, default=None):
+    """Query parameter ``name`` read as ``kind``; ``default`` when absent; 400 when malformed."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
+    parse, zh, en = _KINDS[kind]
     try:
-        return float(raw)
+        return parse(raw)
     except ValueError:
         raise Invalid(
-            f"参数 {name} 应为数字，而不是 {raw!r} / {name} must be a number, not {raw!r}", name
-        ) from None
-
-
-def _date_arg(name: str) -> date | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(
-            f"日期 {name} 应为 YYYY-MM-DD，而不是 {raw!r} / {name} must be YYYY-MM-DD, not {raw!r}",
-            name,
+            f"参数 {name} 应为{zh}，而不是 {raw!r} / {name} must be {en}, not {raw!r}", name
         ) from None
 
 
@@ -128,7 +108,7 @@ def hotspots():
     """
     _allowed()
     db = session()
-    run = _int_arg("run")
+    run = _arg("run", int)
     method = _method(request.args.get("method"))
     category = _category_arg(db)
     try:
@@ -148,12 +128,12 @@ def heat():
     """
     p = _allowed()
     db = session()
-    since, until = _date_arg("since"), _date_arg("until")
+    since, until = _arg("since", date), _arg("until", date)
     category = _category_arg(db)
-    bandwidth = _float_arg("bandwidth", 100.0)
-    pixel = _float_arg("pixel", 25.0)
+    bandwidth = _arg("bandwidth", float, 100.0)
+    pixel = _arg("pixel", float, 25.0)
     villages = visible_villages(db, p)
-    with _reading_incidents_of(db, p, villages):
+    with reading_incidents_of(p, villages):
         out = heat_raster(
             db,
             villages,
@@ -180,21 +160,6 @@ def visible_villages(db, p) -> list[int] | None:
         {"v": sorted(scope.villages), "g": sorted(scope.grids), "a": sorted(scope.areas)},
     ).all()
     return [r[0] for r in rows]
-
-
-@contextmanager
-def _reading_incidents_of(db, p, villages: list[int] | None) -> Iterator[None]:
-    """Let one density computation read every incident of the villages, then restore the scope.
-
-    A grid team or a patrol may not read each incident of its village, but the
-    heat of the village is an aggregate they may see, like the hotspot cells.
-    """
-    widened = Scope(all=True) if villages is None else Scope(villages=frozenset(villages))
-    apply_scope(db.connection(), replace(p, scopes={**p.scopes, "incident": widened}))
-    try:
-        yield
-    finally:
-        apply_scope(db.connection(), p)
 
 
 # -- legends: what the map pages say about the run they show -------------------------------

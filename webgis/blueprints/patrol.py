@@ -7,9 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Mapping
 from datetime import date
 
 from flask import (
@@ -26,7 +24,6 @@ from flask import (
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from layers.accounts import audit
-from layers.accounts.access import Scope, apply_scope
 from layers.errors import Invalid, NotFound
 from layers.patrol.errors import PatrolInputError
 from layers.patrol.gpx import MAX_GPX_BYTES
@@ -54,7 +51,7 @@ from layers.patrol.service import (
     route_gpx,
 )
 from webgis.auth import client_ip, principal
-from webgis.db import session
+from webgis.db import reading_incidents_of, session
 from webgis.errors import answer
 from webgis.i18n import translate
 from webgis.jsonbody import json_body
@@ -198,28 +195,11 @@ def _planning(data: Mapping, parse) -> tuple[dict, object, object]:
     return args, p, village
 
 
-@contextmanager
-def _village_incidents(db, p, village_id: int) -> Iterator[None]:
-    """Let the planning read all of the village's incidents, then restore the user's scope.
-
-    The hotspots come from all of the village's incidents, not only those the planner
-    may read (a grid's team sees its grid's): row-level security is widened to the
-    village for this one computation, which returns hotspot cells and counts (the
-    aggregates /api/hotspots shows to patrol roles), never an incident.
-    """
-    incidents = p.scope("incident") | Scope(villages=frozenset({village_id}))
-    apply_scope(db.connection(), replace(p, scopes={**p.scopes, "incident": incidents}))
-    try:
-        yield
-    finally:
-        apply_scope(db.connection(), p)
-
-
 def _plan(data: Mapping) -> dict:
     """Plan a week as the signed-in user (refusals as in :func:`_planning`)."""
     args, p, village = _planning(data, _week_input)
     db = session()
-    with _village_incidents(db, p, village.id):
+    with reading_incidents_of(p, [village.id]):
         plan = plan_week(
             db,
             village.code,
@@ -364,7 +344,7 @@ def _plan_one(data: Mapping) -> dict:
     args, p, village = _planning(data, _route_input)
     db = session()
     try:
-        with _village_incidents(db, p, village.id):
+        with reading_incidents_of(p, [village.id]):
             route = plan_route(
                 db,
                 village.code,
