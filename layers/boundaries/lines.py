@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from layers.accounts.access import Principal
 from layers.boundaries.editing import SNAP_M, Conflict, Forbidden, require_editor
 from layers.boundaries.ingress import ShapeRefused, parse_line
-from layers.boundaries.saving import audit_change, clean_name, last_edit
+from layers.boundaries.saving import audit_change, clean_name, last_edit, write_shape
 from layers.errors import Invalid, NotFound
 
 LINE_KINDS = ("street", "lane")
@@ -383,13 +383,7 @@ def update_line(
     _check_network(session, row.village_id, kind, row.id, geom, before=before)
     name = clean_name(body.get("name"), row.name)
     # The row is locked FOR UPDATE by _editable: the version cannot move under us.
-    session.execute(
-        text(
-            f"UPDATE {kind} SET geom = ST_GeomFromText(:g, 4490), name = :n,"
-            " version = version + 1 WHERE id = :i AND version = :v"
-        ),
-        {"g": geom.wkt, "n": name, "i": row.id, "v": row.version},
-    )
+    write_shape(session, kind, row.id, row.version, geom, name)
     audit_change(
         session,
         principal,

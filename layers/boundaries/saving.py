@@ -67,6 +67,45 @@ def check_version(session: Session, b: Boundary, version: Any) -> None:
         raise Conflict(feature(session, b.kind, b.code), who, when)
 
 
+def write_shape(
+    session: Session,
+    table: str,
+    row_id: int,
+    version: int,
+    geom: shapely.Geometry,
+    name: str | None = None,
+) -> bool:
+    """Store a new shape (and name) of a row still at ``version``, and bump its version.
+
+    Parameters
+    ----------
+    session
+        Open session; the caller commits.
+    table
+        ``grid``, ``village``, ``street`` or ``lane`` (our own names, never a user's).
+    row_id, version
+        The row and the version it was read at.
+    geom
+        The new shape (EPSG:4490).
+    name
+        A new name; ``None`` keeps the stored one.
+
+    Returns
+    -------
+    bool
+        Whether the row was written: the version in the WHERE clause closes the
+        gap between the caller's read and this write.
+    """
+    done = session.execute(
+        text(
+            f"UPDATE {table} SET geom = ST_GeomFromText(:g, 4490), name = COALESCE(:n, name),"
+            " version = version + 1 WHERE id = :i AND version = :v"
+        ),
+        {"g": geom.wkt, "n": name, "i": row_id, "v": version},
+    ).rowcount
+    return done == 1
+
+
 def clean_name(value: Any, default: str) -> str:
     """A user's name for a shape (1–60 characters, trimmed), or ``default`` when not given."""
     if value is None or value == "":
@@ -248,15 +287,7 @@ def update_boundary(
     )
     name = clean_name(body.get("name"), b.name)
     table = "village" if kind == "village" else "grid"
-    # The version in the WHERE clause closes the gap between our read and this write.
-    done = session.execute(
-        text(
-            f"UPDATE {table} SET geom = ST_GeomFromText(:g, 4490), name = :n,"
-            " version = version + 1 WHERE id = :i AND version = :v"
-        ),
-        {"g": geom.wkt, "n": name, "i": b.id, "v": b.version},
-    ).rowcount
-    if done != 1:
+    if not write_shape(session, table, b.id, b.version, geom, name):
         who, when = last_edit(session, kind, code)
         raise Conflict(feature(session, kind, code), who, when)
     reassign_households(session, b.level, old, geom.wkt)

@@ -58,6 +58,7 @@ from layers.boundaries.saving import (
     default_grid_name,
     next_code,
     reassign_households,
+    write_shape,
 )
 
 #: A part smaller than this is a slip of the mouse, not a grid (m²).
@@ -290,14 +291,8 @@ def split_boundary(
         text("SELECT id, name FROM village WHERE id = :i"), {"i": b.village_id}
     ).one()
     name = clean_name(body.get("name"), default_grid_name(village.name, plan.new_code, b.level))
-    done = session.execute(
-        text(
-            "UPDATE grid SET geom = ST_GeomFromText(:g, 4490), version = version + 1"
-            " WHERE id = :i AND version = :v"
-        ),
-        {"g": keep.geom.wkt, "i": b.id, "v": b.version},
-    ).rowcount
-    if done != 1:  # the row is locked FOR UPDATE by editable(): this cannot race
+    if not write_shape(session, "grid", b.id, b.version, keep.geom):
+        # The row is locked FOR UPDATE by editable(): this cannot race.
         raise RuntimeError("grid changed under a row lock")
     new_id = session.scalar(
         text(

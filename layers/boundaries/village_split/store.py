@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from layers.accounts.access import Principal
 from layers.boundaries.editing import TOLERANCE_M2, count_households, feature
 from layers.boundaries.recoding import apply_recodes
-from layers.boundaries.saving import audit_change
+from layers.boundaries.saving import audit_change, write_shape
 from layers.boundaries.splitting import Part
 from layers.boundaries.village_split.plan import VillageSplit, plan_village_split
 from layers.captains.gridrun import run_gridding
@@ -45,14 +45,8 @@ def split_village(
     old_wkt, town_id = session.execute(
         text("SELECT ST_AsText(geom), town_id FROM village WHERE id = :i"), {"i": old_id}
     ).one()
-    done = session.execute(
-        text(
-            "UPDATE village SET geom = ST_GeomFromText(:g, 4490), version = version + 1"
-            " WHERE id = :i AND version = :v"
-        ),
-        {"g": keep.geom.wkt, "i": old_id, "v": b.version},
-    ).rowcount
-    if done != 1:  # the row is locked FOR UPDATE by editable(): this cannot race
+    if not write_shape(session, "village", old_id, b.version, keep.geom):
+        # The row is locked FOR UPDATE by editable(): this cannot race.
         raise RuntimeError("village changed under a row lock")
     new_id = session.scalar(
         text(
