@@ -222,7 +222,8 @@ def bench_variety(n_inst: int) -> dict:
     ``proved_infeasible``, not as a solver failure. The proofs need every
     feasible route listed (``exhaustive``); ``research_50cp_2h`` (the research
     anchor's instances, as in :func:`bench_budget`) has too many, so its plans
-    come from the sampled pool and are never proved infeasible.
+    come from the sampled pool (grown by column generation) and are never
+    proved infeasible.
     """
     out = {}
     families = (("20hs_2h", 20, 120), ("20hs_60min", 20, 60), ("research_50cp_2h", 50, 120))

@@ -32,15 +32,21 @@ with whole routes as the pure strategies.
    re-solves of the orienteering search, grown by local moves on their stop
    order (remove a stop, insert one at its cheapest place, swap one for
    another) into a few thousand stop sets, each within the budget by the
-   order it was built with. No proof is drawn from such a pool.
+   order it was built with. Once the targets are known (step 2), column
+   generation prices in the routes the pool lacks: the duals of the
+   selection's linear relaxation (in Dinkelbach form at ratio
+   ``max_overlap``) are the prizes of an orienteering problem, whose tours
+   join the pool. No proof is drawn from such a pool.
 2. **Targets** (unless given): the security-game coverage over all feasible
    routes — the mixed strategy minimising the largest uncovered risk
    max_t p_t·(1 − c_t) with the mean prize kept (a linear programme); among
    its optima, the one with the least Σ c_t² (spread visits lower the overlap).
-3. **Selection**, an integer programme (HiGHS) over all routes: 14 routes, the
-   prize floor and every hotspot's visits within tolerance are hard; it
-   minimises the pairs of patrols sharing a stop (Σ v_t(v_t − 1), exact in
-   whole visits) and repeated routes, which is what the overlap is made of.
+3. **Selection**, an integer programme (HiGHS) over the routes (from a pool:
+   those the relaxation uses, the priced ones and the best through each
+   hotspot): 14 routes, the prize floor and every hotspot's visits within
+   tolerance are hard; it minimises the pairs of patrols sharing a stop
+   (Σ v_t(v_t − 1), exact in whole visits) and repeated routes, which is
+   what the overlap is made of.
 4. **Overlap search**: moves that keep the prize floor and the visit ranges —
    replace one patrol's route, or recombine two patrols' stops into two other
    feasible routes (same visits, same prize) — lower the exact mean overlap.
@@ -57,7 +63,8 @@ with whole routes as the pure strategies.
    within each window.
 
 Modules: ``plan`` (the plan and its metrics), ``planner`` (:func:`week_plan`,
-the assembly), ``routes`` (listed or sampled routes as tours), ``targets``
+the assembly), ``routes`` (listed or sampled routes as tours), ``columns``
+(routes priced in by column generation), ``targets``
 (security-game coverage, whole visits), ``selection`` (the integer
 programme), ``search`` (the overlap search), ``bounds`` (lower bounds on the
 overlap), ``schedule`` (days and start times), ``shortfalls`` (the notes).

@@ -19,6 +19,7 @@ from layers.patrol.budget import (
 from layers.patrol.errors import PatrolInputError
 from layers.patrol.orienteering import enumerate_tours
 from layers.patrol.weekplan.bounds import _overlap_bound, _qp_bound
+from layers.patrol.weekplan.columns import _price
 from layers.patrol.weekplan.plan import WeekPlan
 from layers.patrol.weekplan.routes import _local_pool, _route_of, _sampled_pool
 from layers.patrol.weekplan.schedule import _finish
@@ -55,6 +56,7 @@ def week_plan(
     noise: float = 0.25,
     pool_sets: int = 3000,
     pool_cpu_s: float = 2.0,
+    price_rounds: int = 20,
     seed: int = 0,
     max_iter: int = 200,
     max_routes: int = 200_000,
@@ -97,6 +99,9 @@ def week_plan(
         ``pool_sets`` stop sets within the budget; ``pool_cpu_s`` CPU seconds
         is a safety stop (a few thousand sets take a fraction of it, and the
         pool, hence the plan, is the same for a seed while it is not reached).
+    price_rounds : int
+        Rounds of column generation on the sampled pool
+        (:func:`~layers.patrol.weekplan.columns._price`).
     seed : int
         Varies the search, the order of the days and the start times.
     max_routes : int
@@ -174,10 +179,24 @@ def week_plan(
         frac = np.zeros(k)
         ambiguous = np.zeros(k, dtype=bool)
     cap = n_routes if max_repeat is None else int(max_repeat)
-    # The integer programme gets the routes of most prize (HiGHS needs seconds
-    # for 10,000 of them); its infeasibility proves something only over all.
     rank = np.argsort(-prizes, kind="stable")
-    pick = rank[:MILP_ROUTES]
+    if exhaustive:
+        # The integer programme gets the routes of most prize (HiGHS needs
+        # seconds for 10,000 of them); its infeasibility proves something only over all.
+        pick = rank[:MILP_ROUTES]
+    else:
+        # Column generation prices in the routes that spread the visits; the
+        # integer programme chooses among those the relaxation uses and the new ones.
+        lo_t = _ranges(low, freq_tol)[0]
+        hi_t = _ranges(low + ambiguous, freq_tol)[1]
+        m0 = len(members)
+        members, prizes, new, support = _price(members, prizes, dist_s, service, budget_s, p,
+                                               n_routes, len(windows), floor, lo_t, hi_t,
+                                               max_overlap, price_rounds, seed)  # fmt: skip
+        known.update({tuple(sorted(order)): order for order in new})
+        a = members.astype(float)
+        rank = np.argsort(-prizes, kind="stable")
+        pick = np.r_[support, np.arange(m0, len(members))]
     # The targets come from all routes: the best few through each hotspot
     # with a target join in, or a hotspot the top routes miss cannot get its visits.
     extra = [rank[a[rank, t] > 0][:MILP_PER_STOP] for t in np.flatnonzero(low + ambiguous > 0)]
