@@ -61,13 +61,20 @@ with whole routes as the pure strategies.
    stops), neighbouring days differ, a route used twice is walked the other
    way round the second time, and start times are stratified over the days
    within each window.
+7. **Stops moved between routes**, once the days are known (before the start
+   times are drawn): one patrol's stop moves to another's route, or two
+   patrols trade a stop, when the pairs on different days overlap less and
+   both routes still fit the budget (and keep the least useful prize).
+   Visits and the week's prize stay as they are, and the routes need not be
+   listed or pooled.
 
 Modules: ``plan`` (the plan and its metrics), ``planner`` (:func:`week_plan`,
 the assembly), ``routes`` (listed or sampled routes as tours), ``columns``
-(routes priced in by column generation), ``targets``
-(security-game coverage, whole visits), ``selection`` (the integer
-programme), ``search`` (the overlap search), ``bounds`` (lower bounds on the
-overlap), ``schedule`` (days and start times), ``shortfalls`` (the notes).
+(routes priced in by column generation), ``targets`` (security-game
+coverage, whole visits), ``selection`` (the integer programme), ``search``
+(the overlap search), ``bounds`` (lower bounds on the overlap),
+``schedule`` (days and start times), ``exchange`` (stops moved between
+routes), ``shortfalls`` (the notes).
 """
 
 from layers.patrol.weekplan.plan import PlannedPatrol, WeekPlan

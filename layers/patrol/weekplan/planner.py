@@ -20,9 +20,10 @@ from layers.patrol.errors import PatrolInputError
 from layers.patrol.orienteering import enumerate_tours
 from layers.patrol.weekplan.bounds import _overlap_bound, _qp_bound
 from layers.patrol.weekplan.columns import _price
+from layers.patrol.weekplan.exchange import _exchange
 from layers.patrol.weekplan.plan import WeekPlan
 from layers.patrol.weekplan.routes import _local_pool, _route_of, _sampled_pool
-from layers.patrol.weekplan.schedule import _finish
+from layers.patrol.weekplan.schedule import _arrange, _finish
 from layers.patrol.weekplan.search import _improve
 from layers.patrol.weekplan.selection import _select
 from layers.patrol.weekplan.shortfalls import _notes
@@ -163,7 +164,8 @@ def week_plan(
     # A route far below the best can only be offset by routes above the best,
     # which do not exist: with the floor kept, every route has at least
     # best · (1 − n · (1 − share)) of prize.
-    useful = prizes >= best_prize * (1 - n_routes * (1 - min_prize_share)) - 1e-9
+    least = best_prize * (1 - n_routes * (1 - min_prize_share))
+    useful = prizes >= least - 1e-9
     useful |= prizes >= 0.999 * best_prize
     members, prizes = members[useful], prizes[useful]
     a = members.astype(float)
@@ -258,5 +260,11 @@ def week_plan(
         routes_listed=len(useful),
         exhaustive=exhaustive,
     )
+    routes = [routes[i] for i in _arrange(routes, len(windows), rng)]
+    # Stops moved between the routes now that the days are known (step 7).
+    moved = _exchange([list(r.stops) for r in routes], len(windows), dist_s, service, budget_s,
+                      p, least, search_s)  # fmt: skip
+    routes = [r if list(r.stops) == o else route_from_stops(stops, o, p, **common)
+              for r, o in zip(routes, moved, strict=True)]  # fmt: skip
     plan = _finish(plan, routes, windows, days, rng)
     return replace(plan, shortfalls=_notes(plan, p, min_prize_share, max_overlap, freq_tol))

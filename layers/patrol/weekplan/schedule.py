@@ -15,9 +15,7 @@ from layers.patrol.weekplan.plan import PlannedPatrol, WeekPlan
 
 
 def _finish(plan, routes, windows, days, rng) -> WeekPlan:
-    """Order the routes over the week and give each a start time."""
-    order = _arrange(routes, len(windows), rng)
-    routes = [routes[i] for i in order]
+    """Give each route (day by day, window by window, see :func:`_arrange`) a start time."""
     patrols = []
     for s, (lo, hi) in enumerate(windows):
         strata = rng.permutation(days)
