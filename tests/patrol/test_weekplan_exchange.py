@@ -37,9 +37,10 @@ def test_moves_keep_visits_and_budget_and_lower_the_overlap():
         assert len(set(o)) == len(o)
         assert tour_time(dist, service, [s + 1 for s in o]) <= budget + 1e-6
     assert _cross(out, 2) < _cross(orders, 2) - 0.05
-    # A day's two patrols never walk the same stops in the same order.
+    # A day's two patrols with the same stops walk them in opposite orders.
     for day in range(7):
-        assert out[2 * day] != out[2 * day + 1]
+        a, b = out[2 * day], out[2 * day + 1]
+        assert sorted(a) != sorted(b) or (b == a[::-1] and a != b)
 
 
 def test_routes_keep_the_least_prize():

@@ -87,8 +87,8 @@ def _exchange(orders, per_day, dist_s, service, budget_s, prize, least, cpu_s):
     def apply(i: int, j: int, oi: list[int], oj: list[int] | None) -> bool:
         """Make the move unless a route breaks the budget or falls below ``least``.
 
-        A day's two patrols never walk the same stops in the same order: one
-        is walked the other way round, or the move is refused.
+        A day's two patrols with the same stops walk them in opposite orders
+        (same length), or the move is refused.
         """
         if oj is None or not oi or value[oi].sum() < least - 1e-9:
             return False
@@ -97,9 +97,10 @@ def _exchange(orders, per_day, dist_s, service, budget_s, prize, least, cpu_s):
         new = {i: oi, j: oj}
         for q in (i, j):
             for r in range(n):
-                if r != q and day[r] == day[q] and new.get(r, cur[r]) == new[q]:
-                    back = new[q][::-1]
-                    if back == new[q] or tour_time(d, service, back) > budget_s + 1e-6:
+                other = new.get(r, cur[r])
+                if r != q and day[r] == day[q] and sorted(other) == sorted(new[q]):
+                    back = other[::-1]
+                    if back == other or tour_time(d, service, back) > budget_s + 1e-6:
                         return False
                     new[q] = back
         for q, o in new.items():
