@@ -90,9 +90,7 @@ def _exchange(orders, per_day, dist_s, service, budget_s, prize, least, cpu_s):
         A day's two patrols with the same stops walk them in opposite orders
         (same length), or the move is refused.
         """
-        if oj is None or not oi or value[oi].sum() < least - 1e-9:
-            return False
-        if value[oj].sum() < least - 1e-9:
+        if oj is None or not oi or min(value[oi].sum(), value[oj].sum()) < least - 1e-9:
             return False
         new = {i: oi, j: oj}
         for q in (i, j):
