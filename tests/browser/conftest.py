@@ -45,6 +45,7 @@ from playwright.sync_api import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from layers.demo.load import DEMO_PASSWORD
 from webgis.app import create_app
 
 CHROMIUM = os.environ.get("WANGGE_CHROMIUM", "/usr/bin/chromium")
@@ -211,3 +212,34 @@ def live(page, serve, demo_url, demo_app_connection, settings_for) -> Iterator[s
     yield serve(app)
     page.goto("about:blank")  # no more tile requests from this page
     app.close()
+
+
+#: Window for the desktop pages: a smaller one asks for fewer tiles (the server answers one
+#: at a time).
+DESKTOP = {"width": 900, "height": 600}
+
+
+def _sign_in(page: Page, base: str, username: str, path: str, viewport=DESKTOP) -> None:
+    page.set_viewport_size(viewport)
+    page.goto(f"{base}/login?next={path}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_url(f"{base}{path}")
+
+
+@pytest.fixture
+def login() -> Callable[..., None]:
+    """Sign a demo user in through the form: ``login(page, base, username, path[, viewport])``."""
+    return _sign_in
+
+
+@pytest.fixture
+def open_editor() -> Callable[..., None]:
+    """Sign in and wait for the boundary editor: ``open_editor(page, base[, username])``."""
+
+    def open_(page: Page, base: str, username: str = "officer") -> None:
+        _sign_in(page, base, username, "/map/edit")
+        page.wait_for_function("() => window.wangge && wangge.editor && wangge.editor.loaded")
+
+    return open_

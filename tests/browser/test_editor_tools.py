@@ -12,20 +12,8 @@ import shapely
 from playwright.sync_api import Page
 from sqlalchemy import text
 
-from layers.demo.load import DEMO_PASSWORD
-
 GRID3 = "1309991002010302"
 NEXT3 = "1309991002010303"
-
-
-def open_editor(page: Page, base: str, username: str = "officer") -> None:
-    page.set_viewport_size({"width": 900, "height": 600})
-    page.goto(f"{base}/login?next=/map/edit")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"{base}/map/edit")
-    page.wait_for_function("() => window.wangge && wangge.editor && wangge.editor.loaded")
 
 
 def show(page: Page, shape) -> None:
@@ -77,7 +65,7 @@ def see_all(conn) -> None:
 # --- split -----------------------------------------------------------------------------
 
 
-def test_split_a_grid_with_the_mouse(page: Page, live, demo_app_connection) -> None:
+def test_split_a_grid_with_the_mouse(page: Page, live, demo_app_connection, open_editor) -> None:
     conn = demo_app_connection
     shape = grid_shape(conn, GRID3)
     see_all(conn)
@@ -129,7 +117,7 @@ def test_split_a_grid_with_the_mouse(page: Page, live, demo_app_connection) -> N
 # --- streets and lanes -----------------------------------------------------------------
 
 
-def test_draw_a_lane_off_a_street(page: Page, live, demo_app_connection) -> None:
+def test_draw_a_lane_off_a_street(page: Page, live, demo_app_connection, open_editor) -> None:
     conn = demo_app_connection
     street_id, wkt = conn.execute(
         text(
@@ -173,7 +161,7 @@ def test_draw_a_lane_off_a_street(page: Page, live, demo_app_connection) -> None
 # --- a new village ---------------------------------------------------------------------
 
 
-def test_admin_draws_a_village(page: Page, live, demo_app_connection) -> None:
+def test_admin_draws_a_village(page: Page, live, demo_app_connection, open_editor) -> None:
     conn = demo_app_connection
     wkt = conn.execute(
         text(
@@ -224,7 +212,9 @@ def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> No
     page.wait_for_timeout(120)
 
 
-def test_reshape_and_delete_a_lane_with_the_mouse(page: Page, live, demo_app_connection) -> None:
+def test_reshape_and_delete_a_lane_with_the_mouse(
+    page: Page, live, demo_app_connection, open_editor
+) -> None:
     conn = demo_app_connection
     # A dead-end lane off the middle of a street of the officer's village, 25 m long.
     street = shapely.from_wkt(
@@ -301,7 +291,9 @@ def test_reshape_and_delete_a_lane_with_the_mouse(page: Page, live, demo_app_con
 # --- split a village -------------------------------------------------------------------
 
 
-def test_admin_splits_a_village_with_the_mouse(page: Page, live, demo_app_connection) -> None:
+def test_admin_splits_a_village_with_the_mouse(
+    page: Page, live, demo_app_connection, open_editor
+) -> None:
     conn = demo_app_connection
     village, moving, new_code = "130999100201", "1309991002010100", "130999100220"
     v = shapely.from_wkt(

@@ -5,19 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
-from layers.demo.load import DEMO_PASSWORD
 
-
-def login(page: Page, base: str, username: str, path: str) -> None:
-    page.set_viewport_size({"width": 900, "height": 600})
-    page.goto(f"{base}/login?next={path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
-
-
-def test_patrol_map_hotspots_trends_and_heat(page: Page, live) -> None:
+def test_patrol_map_hotspots_trends_and_heat(page: Page, live, login) -> None:
     login(page, live, "patrol", "/map/patrol")
     page.wait_for_function("() => wangge.patrol && wangge.patrol.loaded > 0")
     legend = page.text_content("#hotspot-legend")

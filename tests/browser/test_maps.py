@@ -16,22 +16,10 @@ from playwright.sync_api import Page
 from shapely.geometry import box
 from sqlalchemy import text
 
-from layers.demo.load import DEMO_PASSWORD
-
 GAP = "1309991002010302"  # retired before drawing, leaving a gap in the officer's village
 NEXT = "1309991002010303"
 NEIGHBOUR = "1309991002010301"
 PAYLOAD = "<img src=x onerror=alert(1)>"
-
-
-def login(page: Page, base: str, username: str, path: str) -> None:
-    # A smaller window asks for fewer tiles: the server here answers one at a time.
-    page.set_viewport_size({"width": 900, "height": 600})
-    page.goto(f"{base}/login?next={path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
 
 
 def tile_paths(page: Page, name: str) -> int:
@@ -90,15 +78,10 @@ def square_inside(shape, side: float = 0.0003):
     raise AssertionError("no room for a square")
 
 
-def open_editor(page: Page, base: str, username: str = "officer") -> None:
-    login(page, base, username, "/map/edit")
-    page.wait_for_function("() => window.wangge && wangge.editor && wangge.editor.loaded")
-
-
 # --- pages and layers ------------------------------------------------------------------
 
 
-def test_township_map_draws_layers_and_answers_clicks(page: Page, live) -> None:
+def test_township_map_draws_layers_and_answers_clicks(page: Page, live, login) -> None:
     login(page, live, "officer", "/map")
     page.wait_for_function(
         "() => ['villages', 'grids', 'streets'].every(n => wangge.layers[n].getContainer()"
@@ -127,7 +110,9 @@ def test_township_map_draws_layers_and_answers_clicks(page: Page, live) -> None:
     assert all("****" in p for p in phones if p)
 
 
-def test_incident_map_clusters_filters_and_escapes(page: Page, live, demo_app_connection) -> None:
+def test_incident_map_clusters_filters_and_escapes(
+    page: Page, live, demo_app_connection, login
+) -> None:
     # The app role sees incidents only within a scope: give this statement the town's.
     demo_app_connection.execute(text("SELECT set_config('wangge.incident_all', 'on', true)"))
     incident = demo_app_connection.execute(
@@ -169,7 +154,7 @@ def test_incident_map_clusters_filters_and_escapes(page: Page, live, demo_app_co
     assert dialogs == []
 
 
-def test_patrol_map_and_grid_page(page: Page, live) -> None:
+def test_patrol_map_and_grid_page(page: Page, live, login) -> None:
     login(page, live, "officer", "/map/patrol")
     page.wait_for_function("() => wangge.patrol && wangge.patrol.loaded > 0")
     groups = page.evaluate("Object.keys(wangge.patrol.groups).sort()")
@@ -188,7 +173,9 @@ def test_patrol_map_and_grid_page(page: Page, live) -> None:
 # --- the editor --------------------------------------------------------------------------
 
 
-def test_drawn_polygon_is_saved_and_there_after_reload(page: Page, live, demo_app_connection):
+def test_drawn_polygon_is_saved_and_there_after_reload(
+    page: Page, live, demo_app_connection, open_editor
+):
     conn = demo_app_connection
     gap = grid_shape(conn, GAP)
     conn.execute(text("UPDATE grid SET valid_to = current_date WHERE code = :c"), {"c": GAP})
@@ -210,7 +197,7 @@ def test_drawn_polygon_is_saved_and_there_after_reload(page: Page, live, demo_ap
 
 
 def test_bad_shapes_are_refused_with_a_message_where(
-    page: Page, live, page_log, demo_app_connection
+    page: Page, live, page_log, demo_app_connection, open_editor
 ) -> None:
     inner = square_inside(grid_shape(demo_app_connection, NEIGHBOUR), side=0.0008)
     open_editor(page, live)
@@ -235,7 +222,7 @@ def test_bad_shapes_are_refused_with_a_message_where(
 
 
 def test_two_editors_one_wins_nothing_lost(
-    page: Page, live, browser, page_log, demo_app_connection
+    page: Page, live, browser, page_log, demo_app_connection, open_editor
 ):
     conn = demo_app_connection
     start = conn.execute(

@@ -19,7 +19,6 @@ from playwright.sync_api import Page
 from pyproj import Transformer
 from sqlalchemy import text
 
-from layers.demo.load import DEMO_PASSWORD
 from layers.patrol.gpx import write_gpx
 
 VILLAGE = "130999100201"  # the officer's village
@@ -27,16 +26,7 @@ VILLAGE = "130999100201"  # the officer's village
 PLAN_TIMEOUT_MS = 120_000
 
 
-def login(page: Page, base: str, username: str, path: str) -> None:
-    page.set_viewport_size({"width": 900, "height": 600})
-    page.goto(f"{base}/login?next={path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
-
-
-def test_week_plan_and_coverage_pages(page: Page, live: str, page_log):
+def test_week_plan_and_coverage_pages(page: Page, live: str, page_log, login):
     login(page, live, "officer", "/patrol/week-plans")
     # The demo's patrol history ends with a week plan of the village's 夕阳红 volunteers.
     assert "夕阳红巡逻队" in page.locator("table.week-plans tbody").inner_text()
@@ -108,7 +98,7 @@ def _walk_stops(conn, route_id: int, path: Path) -> int:
 
 
 def test_upload_a_walk_on_the_route_page(
-    page: Page, live: str, page_log, demo_app_connection, tmp_path
+    page: Page, live: str, page_log, demo_app_connection, tmp_path, login
 ):
     # The first patrol of the village's latest week plan, walked as planned.
     route_id = demo_app_connection.execute(

@@ -18,8 +18,6 @@ from PIL import Image
 from playwright.sync_api import Page
 from sqlalchemy import text
 
-from layers.demo.load import DEMO_PASSWORD
-
 PAYLOAD = "<img src=x onerror=alert(1)>"
 PHONE = {"width": 390, "height": 844}
 
@@ -41,15 +39,6 @@ def outside(demo_app_connection):
         {"x": lon, "y": lat},
     ).one()
     return (lon, lat), code, name
-
-
-def sign_in(page: Page, base: str, username: str, path: str) -> None:
-    page.set_viewport_size(PHONE)
-    page.goto(f"{base}/login?next={path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("form.login button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
 
 
 def outlines_drawn(page: Page) -> None:
@@ -80,14 +69,16 @@ def fill_and_send(page: Page, description: str, photo=None) -> None:
     page.wait_for_selector("#result:not([hidden])")
 
 
-def test_a_lane_captain_reports_from_his_phone(live, page, page_log, places, outside, tmp_path):
+def test_a_lane_captain_reports_from_his_phone(
+    live, page, page_log, places, outside, tmp_path, login
+):
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     photo = tmp_path / "rubbish.jpg"
     Image.new("RGB", (64, 48), (120, 160, 90)).save(photo, "JPEG", quality=85)
     lon, lat = places["lane"]  # inside the captain's lane area and a level-3 grid
 
-    sign_in(page, live, "lane_captain", "/report")
+    login(page, live, "lane_captain", "/report", PHONE)
     outlines_drawn(page)
     # Sized for the phone: nothing wider than the screen.
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
