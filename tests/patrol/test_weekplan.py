@@ -7,7 +7,7 @@ from itertools import combinations, combinations_with_replacement, permutations
 import numpy as np
 import pytest
 
-from layers.patrol.budget import DEFAULT_SPEED_MPS, budget_route, place_stops
+from layers.patrol.budget import place_stops
 from layers.patrol.network import build_network
 from layers.patrol.orienteering import enumerate_tours, tour_time
 from layers.patrol.synthetic import grid_lanes
@@ -203,20 +203,13 @@ def test_sampled_pool_when_routes_are_too_many(instance):
         assert p.route.total_s <= 120 * 60 + 1e-6
 
 
-def test_local_pool_on_the_research_family_fits_the_budget_and_reports_honestly():
+def test_local_pool_on_the_research_family_fits_the_budget_and_reports_honestly(research_family):
     """50 checkpoints, 2 h, short stops at low prizes: too many routes to list."""
-    rng = np.random.default_rng(0)
-    net = build_network(grid_lanes(15, seed=0))
-    prize = rng.integers(1, 9, 50).astype(float)
-    stop = np.where(prize >= 5, 12.0, 1.0)
-    x, y = rng.uniform(0, 1400, 50), rng.uniform(0, 1400, 50)
-    stops = place_stops(net, (700.0, 700.0), x, y)
-    budget = 120
+    r = research_family
+    stops, prize, stop, budget = r.stops, r.prize, r.stop_min, r.budget_min
+    dist_s, service, best = r.dist_s, r.service, r.best
     # The pool itself: every set has an order within the budget, is in the band,
     # and the same seed gives the same pool.
-    dist_s = np.where(np.isfinite(stops.dist_m), stops.dist_m / DEFAULT_SPEED_MPS, 1e12)
-    service = np.r_[0.0, stop * 60.0]
-    best = budget_route(stops, None, None, None, prize, budget_min=budget, stop_min=stop)
     keep = 0.3 * best.prize
     band = (keep, 0.9 * best.prize)
     pools = [

@@ -7,27 +7,17 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from layers.patrol.budget import DEFAULT_SPEED_MPS, budget_route, place_stops
-from layers.patrol.network import build_network
 from layers.patrol.orienteering import tour_time
-from layers.patrol.synthetic import grid_lanes
 from layers.patrol.weekplan.columns import _cross_pairs, _price, _relaxation, _stop_worth
 from layers.patrol.weekplan.routes import _local_pool
 from layers.patrol.weekplan.targets import _ranges, _ssg_coverage
 
 
 @pytest.fixture(scope="module")
-def research():
-    """The research anchor's family (50 checkpoints, 2 h, short stops at low prizes)."""
-    rng = np.random.default_rng(0)
-    net = build_network(grid_lanes(15, seed=0))
-    prize = rng.integers(1, 9, 50).astype(float)
-    stop = np.where(prize >= 5, 12.0, 1.0)
-    x, y = rng.uniform(0, 1400, 50), rng.uniform(0, 1400, 50)
-    stops = place_stops(net, (700.0, 700.0), x, y)
-    dist_s = np.where(np.isfinite(stops.dist_m), stops.dist_m / DEFAULT_SPEED_MPS, 1e12)
-    service = np.r_[0.0, stop * 60.0]
-    best = budget_route(stops, None, None, None, prize, budget_min=120, stop_min=stop)
+def research(research_family):
+    """The research family with the planner's pool, targets and prize floor."""
+    prize, dist_s, service, best = (research_family.prize, research_family.dist_s,
+                                    research_family.service, research_family.best)  # fmt: skip
     # The planner's pool and targets (security-game coverage in whole visits).
     members, _ = _local_pool(dist_s, service, 7200.0, prize, [best.stops], 0.3 * best.prize,
                              0.9 * best.prize, np.random.default_rng(1), 3000, 60.0)  # fmt: skip
