@@ -15,20 +15,14 @@ import time
 
 import numpy as np
 
-from layers.patrol.orienteering.search import _two_opt
+from layers.patrol.orienteering.search import _best_insertion, _two_opt
 from layers.patrol.orienteering.tour import tour_time
-
-
-def _jac(x: int, y: int) -> float:
-    u = (x | y).bit_count()
-    return (x & y).bit_count() / u if u else 1.0
+from layers.patrol.weekplan.search import _jac
 
 
 def _with_stop(d: np.ndarray, order: list[int], t: int) -> list[int]:
     """``order`` (1-based stops) with ``t`` inserted where it adds the least walking."""
-    seq = np.array([0, *order, 0])
-    a, b = seq[:-1], seq[1:]
-    q = int(np.argmin(d[a, t] + d[t, b] - d[a, b]))
+    q = _best_insertion(d, order, t)[1]
     return [*order[:q], t, *order[q:]]
 
 
